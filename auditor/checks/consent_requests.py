@@ -1,0 +1,42 @@
+"""Pending consent requests for HD Meeting that nobody has answered in time."""
+
+from __future__ import annotations
+
+from auditor.checks.grants import EVIDENCE_LIMIT
+from auditor.checks.registry import Outcome, check, pass_if
+from auditor.facts import TenantFacts, requester_label
+from auditor.graph_objects import text
+
+
+@check("HDM-REQ-01", sources=("consent_requests", "service_principals"))
+def no_stale_requests(facts: TenantFacts) -> Outcome:
+    max_age = facts.params.pending_request_max_age_days
+    pending = [
+        row
+        for row in facts.user_requests(facts.app_consent_requests)
+        if text(row.request, "status") == "InProgress"
+    ]
+    stale = sorted(
+        (row for row in pending if row.age_days is not None and row.age_days > max_age),
+        key=lambda row: -(row.age_days or 0),
+    )
+    listed = [
+        {
+            "requester": requester_label(row.request),
+            "created": text(row.request, "createdDateTime"),
+            "age_days": round(row.age_days or 0, 1),
+            "request_id": text(row.app, "id"),
+        }
+        for row in stale[:EVIDENCE_LIMIT]
+    ]
+    oldest = f" (oldest {listed[0]['age_days']} days, from {listed[0]['requester']})" if listed else ""
+    return pass_if(
+        not stale,
+        f"No pending request for HD Meeting is older than {max_age} days ({len(pending)} pending).",
+        f"{len(stale)} pending request(s) for HD Meeting are older than {max_age} days{oldest}: "
+        "users are waiting on reviewers.",
+        pending=len(pending),
+        stale=len(stale),
+        max_age_days=max_age,
+        stale_requests=listed,
+    )

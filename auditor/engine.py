@@ -1,0 +1,164 @@
+"""Evaluation: a pure function of (snapshot, rule pack) → Result. No network, no clock.
+
+Each rule's finding is decided in this order:
+1. a prerequisite rule failed or does not apply → `not_applicable` (the rule has nothing to judge);
+2. a source the check reads could not be collected → `error`, naming the Graph error;
+3. a prerequisite rule is itself `error` → `not_applicable` (DESIGN §4: "SP-01 not pass");
+4. otherwise the check decides.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from auditor import __version__
+from auditor.checks import CHECKS
+from auditor.checks.registry import Outcome
+from auditor.errors import ExitCode
+from auditor.facts import SourceUnavailable, TenantFacts
+from auditor.graph_objects import text
+from auditor.result import (
+    AppRef,
+    Finding,
+    Result,
+    RulePackRef,
+    Status,
+    Summary,
+    TenantRef,
+    ToolRef,
+    Verdict,
+)
+from auditor.rulepack import Rule, RulePack, Severity
+from auditor.snapshot import Snapshot
+
+# Score weights: a high-severity rule counts three times a low one; `info` does not count.
+SEVERITY_WEIGHTS = {
+    Severity.INFO: 0,
+    Severity.LOW: 1,
+    Severity.MEDIUM: 2,
+    Severity.HIGH: 3,
+    Severity.CRITICAL: 4,
+}
+
+
+def _decide(rule_id: str, facts: TenantFacts, decided: dict[str, Status]) -> Outcome:
+    spec = CHECKS[rule_id]
+    prerequisites = {req: decided.get(req) for req in spec.requires}
+    unmet = [req for req, status in prerequisites.items() if status in (Status.FAIL, Status.NOT_APPLICABLE)]
+    if unmet:
+        return Outcome(Status.NOT_APPLICABLE, f"Not applicable: {', '.join(unmet)} did not pass.")
+    try:
+        outcome = spec.function(facts)
+    except SourceUnavailable as missing:
+        error = missing.source.error
+        detail = error.describe() if error else missing.source.status.value
+        return Outcome(
+            Status.ERROR,
+            f"Could not evaluate: source '{missing.name}' was not read ({detail}).",
+            {"source": missing.name, "status": missing.source.status.value,
+             "error_code": error.code if error else None},
+        )
+    errored = [req for req, status in prerequisites.items() if status is Status.ERROR]
+    if errored:
+        return Outcome(Status.NOT_APPLICABLE, f"Not applicable: {', '.join(errored)} could not be decided.")
+    return outcome
+
+
+def _finding(rule: Rule, outcome: Outcome) -> Finding:
+    return Finding(
+        rule_id=rule.id,
+        title=rule.title,
+        category=rule.category,
+        severity=rule.severity,
+        status=outcome.status,
+        message=outcome.message,
+        evidence=outcome.evidence,
+        remediation=rule.remediation.as_text(),
+        references=list(rule.references),
+        frameworks=dict(rule.frameworks),
+    )
+
+
+def decide_verdict(statuses: dict[str, Status]) -> Verdict:
+    """DESIGN §5: the first verdict whose condition holds."""
+
+    def status(rule_id: str) -> Status | None:
+        return statuses.get(rule_id)
+
+    if any(status(r) is Status.ERROR for r in ("HDM-SP-01", "HDM-GR-01", "HDM-UC-01", "HDM-ACW-01")):
+        return Verdict.UNKNOWN
+    if status("HDM-SP-02") is Status.FAIL:
+        return Verdict.BLOCKED
+    if all(status(r) is Status.PASS for r in ("HDM-SP-01", "HDM-GR-01", "HDM-SP-03")):
+        return Verdict.READY
+    if status("HDM-UC-01") is Status.FAIL:
+        return Verdict.READY_VIA_USER_CONSENT
+    if all(status(r) is Status.PASS for r in ("HDM-ACW-01", "HDM-ACW-02", "HDM-ACW-04")):
+        return Verdict.READY_VIA_WORKFLOW
+    return Verdict.BLOCKED
+
+
+def summarize(findings: list[Finding]) -> Summary:
+    """Counts by status and a 0–100 score: the severity-weighted share of evaluated rules that pass.
+
+    Not-applicable rules are left out; an `error` counts against the score, since nothing was shown.
+    """
+    counts = {status: sum(f.status is status for f in findings) for status in Status}
+    judged = [f for f in findings if f.status is not Status.NOT_APPLICABLE]
+    total = sum(SEVERITY_WEIGHTS[f.severity] for f in judged)
+    earned = sum(SEVERITY_WEIGHTS[f.severity] for f in judged if f.status is Status.PASS)
+    score = round(100 * earned / total, 1) if total else 100.0
+    return Summary(
+        passed=counts[Status.PASS],
+        fail=counts[Status.FAIL],
+        error=counts[Status.ERROR],
+        not_applicable=counts[Status.NOT_APPLICABLE],
+        score=score,
+    )
+
+
+def evaluate(
+    snapshot: Snapshot,
+    pack: RulePack,
+    *,
+    app_id: str | None = None,
+    generated_at: datetime | None = None,
+) -> Result:
+    """Evaluate every rule of the pack, in pack order, against the snapshot."""
+    return evaluate_facts(TenantFacts(snapshot, pack.parameters, app_id), pack, generated_at=generated_at)
+
+
+def evaluate_facts(facts: TenantFacts, pack: RulePack, *, generated_at: datetime | None = None) -> Result:
+    """Like `evaluate`, on facts the caller keeps (the report tables are built from the same facts)."""
+    snapshot = facts.snapshot
+    decided: dict[str, Status] = {}
+    findings = []
+    for rule in pack.rules:
+        outcome = _decide(rule.id, facts, decided)
+        decided[rule.id] = outcome.status
+        findings.append(_finding(rule, outcome))
+    app = facts.app if snapshot.source("service_principals").ok else None
+    return Result(
+        generated_at=generated_at or datetime.now(timezone.utc).replace(microsecond=0),
+        collected_at=snapshot.collected_at,
+        tool=ToolRef(version=__version__),
+        tenant=TenantRef(id=snapshot.tenant.id, display_name=snapshot.tenant.display_name),
+        rule_pack=RulePackRef(id=pack.id, version=pack.version),
+        app=AppRef(
+            app_id=facts.given_app_id or text(app, "appId") or None,
+            display_name=text(app, "displayName") or pack.parameters.app_display_name,
+            service_principal_id=text(app, "id") or None,
+        ),
+        verdict=decide_verdict(decided),
+        summary=summarize(findings),
+        findings=findings,
+    )
+
+
+def exit_code(result: Result, fail_on: Severity) -> ExitCode:
+    """DESIGN §6: an `error` finding → 3; a failure at or above `fail_on` → 1; otherwise 0."""
+    if any(f.status is Status.ERROR for f in result.findings):
+        return ExitCode.INCOMPLETE
+    if any(f.status is Status.FAIL and f.severity.rank >= fail_on.rank for f in result.findings):
+        return ExitCode.FINDINGS
+    return ExitCode.OK

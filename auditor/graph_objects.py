@@ -1,0 +1,82 @@
+"""Defensive readers for raw Graph objects.
+
+Snapshot data is tenant-controlled JSON: a field may be missing, null or of the wrong type. These
+helpers give checks one well-typed value instead of a crash (or a silent truthiness bug).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+GraphObject = dict[str, Any]
+
+MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+EXCHANGE_ONLINE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"
+
+
+def text(obj: GraphObject | None, key: str) -> str:
+    """A string field, or "" when missing or not a string."""
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def flag(obj: GraphObject | None, key: str) -> bool | None:
+    """A boolean field, or None when missing or not a boolean."""
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, bool) else None
+
+
+def number(obj: GraphObject | None, key: str) -> int | None:
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def objects(obj: GraphObject | None, key: str) -> list[GraphObject]:
+    """A list-of-objects field, keeping only the entries that are objects."""
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def strings(obj: GraphObject | None, key: str) -> list[str]:
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def object_id(obj: GraphObject | None) -> str:
+    """The object's id, lower-cased (ids compare case-insensitively)."""
+    return text(obj, "id").lower()
+
+
+def same_id(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and a.lower() == b.lower()  # type: ignore[union-attr]
+
+
+def scopes(grant: GraphObject) -> list[str]:
+    """The space-separated `scope` of an oauth2PermissionGrant, as a list."""
+    return text(grant, "scope").split()
+
+
+def timestamp(obj: GraphObject | None, key: str) -> datetime | None:
+    """An ISO 8601 date-time field as an aware datetime (UTC when no zone is given), or None."""
+    raw = text(obj, key)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def is_user(member: GraphObject) -> bool:
+    """Whether a directory object (e.g. a group member) is a user."""
+    odata_type = text(member, "@odata.type").lower()
+    return odata_type in ("#microsoft.graph.user", "microsoft.graph.user") or (
+        not odata_type and "userPrincipalName" in member
+    )
+
+
+def user_label(user: GraphObject) -> str:
+    """How a report names a user: UPN, else display name, else id."""
+    return text(user, "userPrincipalName") or text(user, "displayName") or text(user, "id")

@@ -1,0 +1,174 @@
+"""Rule packs: rule metadata and requirement parameters, read from YAML and validated on load.
+
+`rules/hd-meeting.yaml` is the default pack. A consultant may copy it and change severities,
+texts or thresholds (`--rules FILE`); rule ids must stay those that have a check.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from auditor.errors import InputError
+from auditor.resources import DEFAULT_RULE_PACK
+
+
+class Severity(str, Enum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Role(_Strict):
+    id: str
+    name: str
+
+
+class DayRange(_Strict):
+    min: int = Field(ge=0)
+    max: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DayRange:
+        if self.min > self.max:
+            raise ValueError("min is greater than max")
+        return self
+
+
+class LegacyExchangePermissions(_Strict):
+    delegated: list[str]
+    application: list[str]
+
+
+class Parameters(_Strict):
+    """The requirement parameters of DESIGN §4."""
+
+    app_display_name: str = Field(min_length=1)
+    app_ids: list[str] = Field(default_factory=list)
+    required_graph_scopes: list[str] = Field(min_length=1)
+    allowed_graph_scopes: list[str]
+    request_duration_days: DayRange
+    pending_request_max_age_days: int = Field(ge=0)
+    consent_capable_roles: list[Role] = Field(min_length=1)
+    legacy_app_ids: list[str] = Field(default_factory=list)
+    legacy_exchange_permissions: LegacyExchangePermissions
+
+    @model_validator(mode="after")
+    def _required_are_allowed(self) -> Parameters:
+        allowed = {scope.lower() for scope in self.allowed_graph_scopes}
+        missing = [scope for scope in self.required_graph_scopes if scope.lower() not in allowed]
+        if missing:
+            raise ValueError(f"required scopes missing from allowed_graph_scopes: {', '.join(missing)}")
+        return self
+
+
+class Remediation(_Strict):
+    portal: str = Field(min_length=1)
+    graph: str | None = None
+    powershell: str | None = None
+
+    def as_text(self) -> str:
+        parts = [self.portal.strip()]
+        if self.graph:
+            parts.append("Microsoft Graph:\n" + self.graph.strip())
+        if self.powershell:
+            parts.append("Microsoft Graph PowerShell:\n" + self.powershell.strip())
+        return "\n\n".join(parts)
+
+
+class Rule(_Strict):
+    id: str = Field(pattern=r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
+    title: str = Field(min_length=1)
+    severity: Severity
+    category: str = Field(min_length=1)
+    rationale: str = Field(min_length=1)
+    remediation: Remediation
+    references: list[str] = Field(default_factory=list)
+    frameworks: dict[str, str] = Field(default_factory=dict)
+
+
+class RulePack(_Strict):
+    id: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    parameters: Parameters
+    rules: list[Rule] = Field(min_length=1)
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_ids(cls, rules: list[Rule]) -> list[Rule]:
+        seen: set[str] = set()
+        for rule in rules:
+            if rule.id in seen:
+                raise ValueError(f"rule {rule.id} appears twice")
+            seen.add(rule.id)
+        return rules
+
+    def rule(self, rule_id: str) -> Rule:
+        return next(rule for rule in self.rules if rule.id == rule_id)
+
+
+def _describe(exc: ValidationError, data: object) -> str:
+    error = exc.errors()[0]
+    loc = list(error["loc"])
+    # Name a rule by its id rather than by its position in the list.
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int) and isinstance(data, dict):
+        rules = data.get("rules")
+        if isinstance(rules, list) and loc[1] < len(rules) and isinstance(rules[loc[1]], dict):
+            loc[1] = rules[loc[1]].get("id", loc[1])
+    where = ".".join(str(part) for part in loc) or "top level"
+    message = error["msg"].replace("Extra inputs are not permitted", "unknown key")
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {message}{more}"
+
+
+def parse_rule_pack(text: str, origin: str) -> RulePack:
+    """Parse and validate a rule pack, including that every rule has a check and vice versa."""
+    from auditor.checks import CHECKS  # the registry imports the rule pack types
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise InputError(f"{origin}: not valid YAML{where}") from None
+    except RecursionError:
+        raise InputError(f"{origin}: not valid YAML (nested too deeply)") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{origin}: a rule pack is a YAML mapping with id, version, parameters and rules")
+    try:
+        pack = RulePack.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(f"{origin}: invalid rule pack: {_describe(exc, data)}") from None
+    ids = [rule.id for rule in pack.rules]
+    without_check = [rule_id for rule_id in ids if rule_id not in CHECKS]
+    if without_check:
+        raise InputError(f"{origin}: rule(s) without a check: {', '.join(without_check)}")
+    without_rule = [rule_id for rule_id in CHECKS if rule_id not in ids]
+    if without_rule:
+        raise InputError(f"{origin}: check(s) without a rule: {', '.join(without_rule)}")
+    return pack
+
+
+def load_rule_pack(path: Path | None = None) -> RulePack:
+    path = path or DEFAULT_RULE_PACK
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: rule pack not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read rule pack ({exc})") from None
+    return parse_rule_pack(text, origin=str(path))

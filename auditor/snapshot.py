@@ -1,0 +1,236 @@
+"""The snapshot: what collection read from one tenant, as raw Microsoft Graph objects.
+
+A snapshot is the only input of evaluation, so it records not just the data but how each source
+fared (`ok`, `forbidden`, `error`): a source that could not be read must turn the rules that need
+it into `error` findings, never into a silent pass. It never holds a token or a secret.
+
+Sources (keys of `Snapshot.sources`) and the Graph requests behind them (DESIGN §3):
+
+| source                         | data                                          | request |
+|--------------------------------|-----------------------------------------------|---------|
+| `organization`                 | list of organization objects                  | 1       |
+| `admin_consent_request_policy` | the adminConsentRequestPolicy object          | 2       |
+| `authorization_policy`         | the authorizationPolicy object                | 3       |
+| `service_principals`           | servicePrincipal objects, found by appId or by display-name prefix | 4, 5 |
+| `delegated_grants`             | oauth2PermissionGrant objects whose clientId is one of those SPs | 6 |
+| `app_role_assignments`         | appRoleAssignment objects held by those SPs   | 7       |
+| `app_role_assigned_to`         | appRoleAssignment objects granting access *to* the app | 8 |
+| `users`                        | {user id: user object, or null when Graph said 404} | 9  |
+| `groups`                       | {group id: group object, or null when Graph said 404} | 10 |
+| `group_members`                | {group id: list of transitive member objects} | 10      |
+| `role_assignments`             | unifiedRoleAssignment objects (consent-capable roles, role reviewers) | 11, 12 |
+| `consent_requests`             | appConsentRequest objects, each with its `userConsentRequests` list | 13, 14 |
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from auditor.errors import InputError
+
+SNAPSHOT_FORMAT = "auditor-snapshot"
+SNAPSHOT_SCHEMA_VERSION = 1
+
+SOURCE_NAMES: tuple[str, ...] = (
+    "organization",
+    "admin_consent_request_policy",
+    "authorization_policy",
+    "service_principals",
+    "delegated_grants",
+    "app_role_assignments",
+    "app_role_assigned_to",
+    "users",
+    "groups",
+    "group_members",
+    "role_assignments",
+    "consent_requests",
+)
+
+# The shape of each source's data: one Graph object, a list of them, {id: object or null}, or
+# {group id: [member objects]}.
+_SHAPES: dict[str, str] = {
+    "organization": "list",
+    "admin_consent_request_policy": "object",
+    "authorization_policy": "object",
+    "service_principals": "list",
+    "delegated_grants": "list",
+    "app_role_assignments": "list",
+    "app_role_assigned_to": "list",
+    "users": "by_id",
+    "groups": "by_id",
+    "group_members": "lists_by_id",
+    "role_assignments": "list",
+    "consent_requests": "list",
+}
+
+
+def empty_data(source: str) -> Any:
+    """The value a source holds when nothing was read: an empty list, an empty mapping, or None."""
+    shape = _SHAPES[source]
+    return None if shape == "object" else [] if shape == "list" else {}
+
+
+def _shape_problem(source: str, data: Any) -> str | None:
+    """Why `data` does not have the shape of `source`, or None when it does."""
+    if data is None:
+        return None
+    shape = _SHAPES[source]
+    if shape == "object":
+        return None if isinstance(data, dict) else "expected a JSON object"
+    if shape == "list":
+        if isinstance(data, list) and all(isinstance(item, dict) for item in data):
+            return None
+        return "expected a list of JSON objects"
+    if not isinstance(data, dict):
+        return "expected a JSON object keyed by id"
+    if shape == "by_id":
+        ok = all(item is None or isinstance(item, dict) for item in data.values())
+        return None if ok else "expected {id: object or null}"
+    ok = all(isinstance(items, list) and all(isinstance(i, dict) for i in items) for items in data.values())
+    return None if ok else "expected {group id: [member objects]}"
+
+
+class SourceStatus(str, Enum):
+    OK = "ok"
+    FORBIDDEN = "forbidden"
+    ERROR = "error"
+
+
+class GraphError(BaseModel):
+    """The error Graph (or the transport) returned for a source."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    message: str = ""
+    http_status: int | None = None
+
+    def describe(self) -> str:
+        status = f"HTTP {self.http_status} " if self.http_status else ""
+        return f"{status}{self.code}: {self.message}".rstrip(": ")
+
+
+class Source(BaseModel):
+    """One source's collection status and its raw Graph data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: SourceStatus = SourceStatus.OK
+    error: GraphError | None = None
+    data: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is SourceStatus.OK
+
+
+class Tenant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    display_name: str = ""
+
+
+class ToolInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "auditor"
+    version: str
+
+
+class CollectionTarget(BaseModel):
+    """What the collector looked for (the rule pack's parameters and `--app-id` at collect time)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    app_id: str | None = None
+    app_display_name: str = "HD Meeting"
+    legacy_app_ids: list[str] = Field(default_factory=list)
+
+
+class Snapshot(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["auditor-snapshot"] = SNAPSHOT_FORMAT
+    schema_version: Literal[1] = SNAPSHOT_SCHEMA_VERSION
+    tool: ToolInfo
+    collected_at: datetime
+    graph_url: str
+    tenant: Tenant
+    target: CollectionTarget = Field(default_factory=CollectionTarget)
+    sources: dict[str, Source]
+
+    @field_validator("collected_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("collected_at needs a time zone (e.g. a trailing Z)")
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _known_sources(cls, value: dict[str, Source]) -> dict[str, Source]:
+        unknown = sorted(set(value) - set(SOURCE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown source(s): {', '.join(unknown)}")
+        missing = [name for name in SOURCE_NAMES if name not in value]
+        if missing:
+            raise ValueError(f"missing source(s): {', '.join(missing)}")
+        for name, source in value.items():
+            problem = _shape_problem(name, source.data)
+            if problem:
+                raise ValueError(f"source {name}: {problem}")
+        return value
+
+    def source(self, name: str) -> Source:
+        return self.sources[name]
+
+    def data(self, name: str) -> Any:
+        """A source's data, or its empty value when the source was not read."""
+        source = self.sources[name]
+        return source.data if source.ok and source.data is not None else empty_data(name)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2) + "\n"
+
+
+def _first_error_line(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "top level"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {error['msg']}{more}"
+
+
+def parse_snapshot(text: str, origin: str = "snapshot") -> Snapshot:
+    """Parse and validate a snapshot; any problem is one InputError line naming `origin`."""
+    try:
+        raw = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise InputError(f"{origin}: not valid JSON ({exc})") from None
+    if not isinstance(raw, dict) or raw.get("format") != SNAPSHOT_FORMAT:
+        raise InputError(f"{origin}: not an auditor snapshot (expected \"format\": \"{SNAPSHOT_FORMAT}\")")
+    if raw.get("schema_version") != SNAPSHOT_SCHEMA_VERSION:
+        raise InputError(
+            f"{origin}: snapshot schema_version {raw.get('schema_version')!r} is not supported "
+            f"(this auditor reads version {SNAPSHOT_SCHEMA_VERSION})"
+        )
+    try:
+        return Snapshot.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(f"{origin}: invalid snapshot: {_first_error_line(exc)}") from None
+
+
+def load_snapshot(path: Path) -> Snapshot:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: snapshot file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read snapshot ({exc})") from None
+    return parse_snapshot(text, origin=str(path))

@@ -1,0 +1,174 @@
+"""Build the report tables (grants, permissions, reviewers, requests, leftovers, sources).
+
+Tables show what could be read: a table whose source is unavailable is empty, and the sources
+table (and the `error` findings) say why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from auditor.facts import SourceUnavailable, TenantFacts, requester_label
+from auditor.graph_objects import GraphObject, flag, object_id, scopes, text, user_label
+from auditor.report_model import (
+    AppPermissionRow,
+    ConsentRequestRow,
+    GrantRow,
+    LeftoverRow,
+    ReportTables,
+    ReviewerRow,
+    SourceRow,
+)
+from auditor.snapshot import SOURCE_NAMES
+
+# The Graph application permission that reads each source: what to grant when it is forbidden.
+SOURCE_PERMISSIONS = {
+    "organization": "Organization.Read.All or Directory.Read.All",
+    "admin_consent_request_policy": "Policy.Read.All",
+    "authorization_policy": "Policy.Read.All",
+    "service_principals": "Application.Read.All",
+    "delegated_grants": "Application.Read.All (or Directory.Read.All)",
+    "app_role_assignments": "Application.Read.All",
+    "app_role_assigned_to": "Application.Read.All",
+    "users": "User.Read.All (or Directory.Read.All)",
+    "groups": "GroupMember.Read.All (or Directory.Read.All)",
+    "group_members": "GroupMember.Read.All (or Directory.Read.All)",
+    "role_assignments": "RoleManagement.Read.Directory",
+    "consent_requests": "ConsentRequest.Read.All",
+}
+
+Row = TypeVar("Row")
+
+
+def _readable(build: Callable[[], list[Row]]) -> list[Row]:
+    try:
+        return build()
+    except SourceUnavailable:
+        return []
+
+
+def _apps(facts: TenantFacts) -> list[GraphObject]:
+    """The app (or its ambiguous candidates) and the leftovers: the SPs whose grants we show."""
+    return [*facts.app_candidates, *(sp for sp, _ in facts.leftovers)]
+
+
+def grant_rows(facts: TenantFacts) -> list[GrantRow]:
+    allowed = {scope.lower() for scope in facts.params.allowed_graph_scopes}
+    rows = []
+    for sp in _apps(facts):
+        for grant in facts.delegated_grants_of(sp):
+            resource_id = text(grant, "resourceId")
+            on_graph = facts.is_graph(resource_id)
+            resource = facts.resource_name(resource_id)
+            rows.extend(
+                GrantRow(
+                    client=text(sp, "displayName"),
+                    client_id=text(sp, "id"),
+                    consent_type=text(grant, "consentType"),
+                    principal_id=text(grant, "principalId") or None,
+                    resource=resource,
+                    resource_id=resource_id,
+                    scope=scope,
+                    allowed=on_graph and scope.lower() in allowed,
+                )
+                for scope in scopes(grant)
+            )
+    return rows
+
+
+def app_permission_rows(facts: TenantFacts) -> list[AppPermissionRow]:
+    return [
+        AppPermissionRow(
+            client=text(sp, "displayName"),
+            client_id=text(sp, "id"),
+            resource=facts.resource_name(text(assignment, "resourceId")),
+            resource_id=text(assignment, "resourceId"),
+            app_role_id=text(assignment, "appRoleId"),
+            permission=facts.app_role_name(assignment),
+            created=text(assignment, "createdDateTime") or None,
+        )
+        for sp in _apps(facts)
+        for assignment in facts.app_role_assignments_of(sp)
+    ]
+
+
+def reviewer_rows(facts: TenantFacts) -> list[ReviewerRow]:
+    rows = []
+    for reviewer in facts.reviewers:
+        capable = {user_label(u): roles for u in reviewer.enabled_users if (roles := facts.consent_roles_of(u))}
+        rows.append(
+            ReviewerRow(
+                query=reviewer.query,
+                kind=reviewer.kind.value,
+                target_id=reviewer.target_id,
+                principal=reviewer.principal,
+                resolved=reviewer.resolved,
+                reason=reviewer.reason,
+                enabled_users=[user_label(user) for user in reviewer.enabled_users],
+                consent_capable_users=sorted(capable),
+                consent_capable_roles=sorted({role for roles in capable.values() for role in roles}),
+            )
+        )
+    return rows
+
+
+def consent_request_rows(facts: TenantFacts) -> list[ConsentRequestRow]:
+    """Every user consent request in the tenant (not only HD Meeting's): reviewers' backlog."""
+    max_age = facts.params.pending_request_max_age_days
+    app_ids = {object_id(request) for request in _readable(lambda: facts.app_consent_requests)}
+    rows = [
+        ConsentRequestRow(
+            app=text(row.app, "appDisplayName"),
+            app_id=text(row.app, "appId"),
+            requester=requester_label(row.request),
+            created=text(row.request, "createdDateTime") or None,
+            age_days=round(row.age_days, 1) if row.age_days is not None else None,
+            status=text(row.request, "status"),
+            reason=text(row.request, "reason"),
+            overdue=object_id(row.app) in app_ids
+            and text(row.request, "status") == "InProgress"
+            and (row.age_days or 0) > max_age,
+        )
+        for row in facts.user_requests(facts.read("consent_requests"))
+    ]
+    return sorted(rows, key=lambda row: (not row.overdue, -(row.age_days or 0)))
+
+
+def leftover_rows(facts: TenantFacts) -> list[LeftoverRow]:
+    return [
+        LeftoverRow(
+            display_name=text(sp, "displayName"),
+            app_id=text(sp, "appId"),
+            service_principal_id=text(sp, "id"),
+            enabled=flag(sp, "accountEnabled"),
+            why=why,
+        )
+        for sp, why in facts.leftovers
+    ]
+
+
+def source_rows(facts: TenantFacts) -> list[SourceRow]:
+    rows = []
+    for name in SOURCE_NAMES:
+        source = facts.snapshot.source(name)
+        rows.append(
+            SourceRow(
+                source=name,
+                status=source.status.value,
+                error=source.error.describe() if source.error else "",
+                permission=SOURCE_PERMISSIONS[name],
+            )
+        )
+    return rows
+
+
+def build_tables(facts: TenantFacts) -> ReportTables:
+    return ReportTables(
+        grants=_readable(lambda: grant_rows(facts)),
+        app_permissions=_readable(lambda: app_permission_rows(facts)),
+        reviewers=_readable(lambda: reviewer_rows(facts)),
+        consent_requests=_readable(lambda: consent_request_rows(facts)),
+        leftovers=_readable(lambda: leftover_rows(facts)),
+        sources=source_rows(facts),
+    )

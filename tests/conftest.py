@@ -1,0 +1,36 @@
+"""Shared fixtures: run the real CLI entry point in-process and capture what it prints."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from auditor.cli import main
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Run]:
+    """Call `auditor ARGS...` through its console entry point; returns exit code and output."""
+
+    def run(*args: str) -> Run:
+        monkeypatch.setattr(sys, "argv", ["auditor", *args])
+        capsys.readouterr()
+        try:
+            main()
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        out = capsys.readouterr()
+        return Run(code, out.out, out.err)
+
+    return run
