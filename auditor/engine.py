@@ -2,9 +2,10 @@
 
 Each rule's finding is decided in this order:
 1. a prerequisite rule failed or does not apply → `not_applicable` (the rule has nothing to judge);
-2. a source the check reads could not be collected → `error`, naming the Graph error;
-3. a prerequisite rule is itself `error` → `not_applicable` (DESIGN §4: "SP-01 not pass");
-4. otherwise the check decides.
+2. a prerequisite rule is itself `error` → `error` if a source the rule reads was not collected,
+   else `not_applicable` (DESIGN §4: "not_applicable when SP-01 not pass");
+3. otherwise the check decides, and reading a source that was not collected makes it `error`,
+   naming the Graph error: never a pass or not_applicable on data that is not there.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from auditor.result import (
     Verdict,
 )
 from auditor.rulepack import Rule, RulePack, Severity
-from auditor.snapshot import Snapshot
+from auditor.snapshot import Snapshot, Source
 
 # Score weights: a high-severity rule counts three times a low one; `info` does not count.
 SEVERITY_WEIGHTS = {
@@ -41,27 +42,32 @@ SEVERITY_WEIGHTS = {
 }
 
 
+def _unavailable(name: str, source: Source) -> Outcome:
+    error = source.error
+    detail = error.describe() if error else source.status.value
+    return Outcome(
+        Status.ERROR,
+        f"Could not evaluate: source '{name}' was not read ({detail}).",
+        {"source": name, "status": source.status.value, "error_code": error.code if error else None},
+    )
+
+
 def _decide(rule_id: str, facts: TenantFacts, decided: dict[str, Status]) -> Outcome:
     spec = CHECKS[rule_id]
     prerequisites = {req: decided.get(req) for req in spec.requires}
     unmet = [req for req, status in prerequisites.items() if status in (Status.FAIL, Status.NOT_APPLICABLE)]
     if unmet:
         return Outcome(Status.NOT_APPLICABLE, f"Not applicable: {', '.join(unmet)} did not pass.")
-    try:
-        outcome = spec.function(facts)
-    except SourceUnavailable as missing:
-        error = missing.source.error
-        detail = error.describe() if error else missing.source.status.value
-        return Outcome(
-            Status.ERROR,
-            f"Could not evaluate: source '{missing.name}' was not read ({detail}).",
-            {"source": missing.name, "status": missing.source.status.value,
-             "error_code": error.code if error else None},
-        )
     errored = [req for req, status in prerequisites.items() if status is Status.ERROR]
     if errored:
+        for name in spec.sources:
+            if not (source := facts.snapshot.source(name)).ok:
+                return _unavailable(name, source)
         return Outcome(Status.NOT_APPLICABLE, f"Not applicable: {', '.join(errored)} could not be decided.")
-    return outcome
+    try:
+        return spec.function(facts)
+    except SourceUnavailable as missing:
+        return _unavailable(missing.name, missing.source)
 
 
 def _finding(rule: Rule, outcome: Outcome) -> Finding:
@@ -156,9 +162,12 @@ def evaluate_facts(facts: TenantFacts, pack: RulePack, *, generated_at: datetime
 
 
 def exit_code(result: Result, fail_on: Severity) -> ExitCode:
-    """DESIGN §6: an `error` finding → 3; a failure at or above `fail_on` → 1; otherwise 0."""
+    """DESIGN §6: an `error` finding → 3; a failure at or above `fail_on` → 1; otherwise 0.
+
+    A failure under an unexpired risk acceptance (`--exceptions`) does not count.
+    """
     if any(f.status is Status.ERROR for f in result.findings):
         return ExitCode.INCOMPLETE
-    if any(f.status is Status.FAIL and f.severity.rank >= fail_on.rank for f in result.findings):
+    if any(f.status is Status.FAIL and not f.waived and f.severity.rank >= fail_on.rank for f in result.findings):
         return ExitCode.FINDINGS
     return ExitCode.OK

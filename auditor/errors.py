@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
+
+# Control characters (newlines, terminal escapes) in a message, e.g. from a hostile file or tenant.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class ExitCode(IntEnum):
@@ -13,9 +17,12 @@ class ExitCode(IntEnum):
 
 
 class AuditorError(Exception):
-    """An expected failure: the message is shown as is, without a traceback."""
+    """An expected failure: shown as one line, without a traceback."""
 
     exit_code: ExitCode = ExitCode.USAGE
+
+    def __init__(self, message: str) -> None:
+        super().__init__(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", message))
 
 
 class InputError(AuditorError):

@@ -130,7 +130,7 @@ def _describe(exc: ValidationError, data: object) -> str:
         if isinstance(rules, list) and loc[1] < len(rules) and isinstance(rules[loc[1]], dict):
             loc[1] = rules[loc[1]].get("id", loc[1])
     where = ".".join(str(part) for part in loc) or "top level"
-    message = error["msg"].replace("Extra inputs are not permitted", "unknown key")
+    message = error["msg"].replace("Extra inputs are not permitted", "unknown key").removeprefix("Value error, ")
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return f"{where}: {message}{more}"
 

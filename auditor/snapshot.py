@@ -204,7 +204,7 @@ def _first_error_line(exc: ValidationError) -> str:
     error = exc.errors()[0]
     where = ".".join(str(part) for part in error["loc"]) or "top level"
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {error['msg']}{more}"
+    return f"{where}: {error['msg'].removeprefix('Value error, ')}{more}"
 
 
 def parse_snapshot(text: str, origin: str = "snapshot") -> Snapshot:
