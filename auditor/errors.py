@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import IntEnum
+from pathlib import Path
 
 # Control characters (newlines, terminal escapes) in a message, e.g. from a hostile file or tenant.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -35,3 +36,17 @@ class CollectionError(AuditorError):
     """Collection could not run: authentication failed, Graph unreachable, and the like."""
 
     exit_code = ExitCode.INCOMPLETE
+
+
+def read_input(path: Path, what: str) -> str:
+    """Read a UTF-8 input file; a missing or unreadable one is an InputError naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a {what}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: cannot read {what} (not UTF-8 text)") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None

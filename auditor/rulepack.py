@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from auditor.errors import InputError
+from auditor.errors import InputError, read_input
 from auditor.resources import DEFAULT_RULE_PACK
 
 
@@ -165,10 +165,4 @@ def parse_rule_pack(text: str, origin: str) -> RulePack:
 
 def load_rule_pack(path: Path | None = None) -> RulePack:
     path = path or DEFAULT_RULE_PACK
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: rule pack not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read rule pack ({exc})") from None
-    return parse_rule_pack(text, origin=str(path))
+    return parse_rule_pack(read_input(path, "rule pack"), origin=str(path))

@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from auditor.errors import InputError
+from auditor.errors import InputError, read_input
 
 SNAPSHOT_FORMAT = "auditor-snapshot"
 SNAPSHOT_SCHEMA_VERSION = 1
@@ -227,10 +227,4 @@ def parse_snapshot(text: str, origin: str = "snapshot") -> Snapshot:
 
 
 def load_snapshot(path: Path) -> Snapshot:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: snapshot file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read snapshot ({exc})") from None
-    return parse_snapshot(text, origin=str(path))
+    return parse_snapshot(read_input(path, "snapshot file"), origin=str(path))

@@ -24,15 +24,18 @@ def _describe(reviewer: ResolvedReviewer) -> dict[str, object]:
     }
 
 
+def _policy_flag(facts: TenantFacts, key: str, if_pass: str, if_fail: str) -> Outcome:
+    return pass_if(flag(facts.policy, key) is True, if_pass, if_fail, **{key: facts.policy.get(key)})
+
+
 @check("HDM-ACW-01", sources=POLICY)
 def workflow_enabled(facts: TenantFacts) -> Outcome:
-    enabled = flag(facts.policy, "isEnabled") is True
-    return pass_if(
-        enabled,
+    return _policy_flag(
+        facts,
+        "isEnabled",
         "The admin consent workflow is enabled: users can request HD Meeting and reviewers decide.",
         "The admin consent workflow is disabled: users who are not allowed to consent are simply "
         "refused, with no way to ask an administrator.",
-        isEnabled=facts.policy.get("isEnabled"),
     )
 
 
@@ -78,21 +81,21 @@ def reviewer_can_grant_consent(facts: TenantFacts) -> Outcome:
 
 @check("HDM-ACW-05", sources=POLICY, requires=WORKFLOW_ON)
 def reviewers_notified(facts: TenantFacts) -> Outcome:
-    return pass_if(
-        flag(facts.policy, "notifyReviewers") is True,
+    return _policy_flag(
+        facts,
+        "notifyReviewers",
         "Reviewers are emailed when a request arrives.",
         "Reviewers are not emailed about new requests: requests wait until someone looks.",
-        notifyReviewers=facts.policy.get("notifyReviewers"),
     )
 
 
 @check("HDM-ACW-06", sources=POLICY, requires=WORKFLOW_ON)
 def reminders_enabled(facts: TenantFacts) -> Outcome:
-    return pass_if(
-        flag(facts.policy, "remindersEnabled") is True,
+    return _policy_flag(
+        facts,
+        "remindersEnabled",
         "Reviewers get a reminder before a request expires.",
         "Reminders are off: a request that is overlooked expires silently.",
-        remindersEnabled=facts.policy.get("remindersEnabled"),
     )
 
 
