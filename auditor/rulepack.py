@@ -144,9 +144,9 @@ def parse_rule_pack(text: str, origin: str) -> RulePack:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise InputError(f"{origin}: not valid YAML{where}") from None
+        raise InputError(f"{origin}: rule pack is not valid YAML{where}") from None
     except RecursionError:
-        raise InputError(f"{origin}: not valid YAML (nested too deeply)") from None
+        raise InputError(f"{origin}: rule pack is not valid YAML (nested too deeply)") from None
     if not isinstance(data, dict):
         raise InputError(f"{origin}: a rule pack is a YAML mapping with id, version, parameters and rules")
     try:

@@ -34,3 +34,4 @@ class LiveOptions:
     cloud: Cloud = Cloud.GLOBAL
     graph_url: str | None = None  # overrides the cloud's Graph base URL, e.g. http://127.0.0.1:8080/v1.0
     quiet: bool = False  # no progress display
+    timeout: float = 60.0  # seconds for each HTTP request to Graph (connect, read, write)

@@ -1,0 +1,163 @@
+"""msgraph-sdk's GraphServiceClient, set up for the auditor, exchanging raw Graph JSON.
+
+Every request goes through the SDK's request adapter: its authentication provider (the token
+goes to the Graph host only), its middleware pipeline (redirects, retries with our budget,
+telemetry) and its httpx client. Responses are read as raw JSON rather than as SDK models, so
+the snapshot keeps the objects exactly as Graph sent them (`@odata.type` included). The batch
+body is built here too: msgraph-core's BatchResponseItem drops JSON sub-response bodies (it
+only decodes base64 strings).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import ClientAuthenticationError
+from kiota_abstractions.headers_collection import HeadersCollection
+from kiota_abstractions.method import Method
+from kiota_abstractions.native_response_handler import NativeResponseHandler
+from kiota_abstractions.request_information import RequestInformation
+from kiota_abstractions.request_option import RequestOption
+from kiota_authentication_azure.azure_identity_authentication_provider import AzureIdentityAuthenticationProvider
+from kiota_http.kiota_client_factory import KiotaClientFactory
+from kiota_http.middleware import RetryHandler
+from kiota_http.middleware.options import ResponseHandlerOption, RetryHandlerOption
+from msgraph import GraphServiceClient
+from msgraph.graph_request_adapter import GraphRequestAdapter
+from msgraph_core import GraphClientFactory
+from msgraph_core.middleware import GraphTelemetryHandler
+
+from auditor.collect.clouds import Endpoints
+from auditor.collect.retry import BudgetedRetryHandler, RetryReporter, WaitBudget
+from auditor.errors import CollectionError
+from auditor.snapshot import GraphError
+
+
+@dataclass(frozen=True)
+class GraphResponse:
+    """One response, top-level or inside a batch: status, headers and the parsed JSON body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def error(self) -> GraphError:
+        """The Graph error of a failed response (`{"error": {"code", "message"}}`)."""
+        error = self.body.get("error") if isinstance(self.body, dict) else None
+        if isinstance(error, dict) and error.get("code"):
+            return GraphError(code=str(error["code"]), message=str(error.get("message") or ""), http_status=self.status)
+        return GraphError(code=f"HTTP{self.status}", message="no Graph error in the response", http_status=self.status)
+
+
+class GraphClient:
+    """One GraphServiceClient per collection (one credential, one tenant: no session leaks between tenants)."""
+
+    def __init__(
+        self,
+        credential: TokenCredential,
+        endpoints: Endpoints,
+        *,
+        scopes: list[str],
+        token_options: dict[str, str],
+        timeout: float,
+        budget: WaitBudget,
+        reporter: RetryReporter,
+    ) -> None:
+        self.base_url = endpoints.graph_url
+        self._timeout = timeout
+        middleware = [
+            BudgetedRetryHandler(budget, reporter, self.describe) if isinstance(handler, RetryHandler) else handler
+            for handler in KiotaClientFactory.get_default_middleware(None)
+        ]
+        middleware.append(GraphTelemetryHandler())
+        self._http = GraphClientFactory.create_with_custom_middleware(
+            middleware, client=httpx.AsyncClient(timeout=httpx.Timeout(timeout), http2=True)
+        )
+        auth = AzureIdentityAuthenticationProvider(
+            credential, options=token_options or None, scopes=scopes, allowed_hosts=[endpoints.graph_host]
+        )
+        adapter = GraphRequestAdapter(auth, client=self._http)
+        adapter.base_url = self.base_url
+        self.sdk = GraphServiceClient(request_adapter=adapter)
+
+    async def get(self, url: str, retries: int) -> GraphResponse:
+        """GET a URL relative to the base URL (e.g. `/users/{id}?$select=id`), retried by the
+        SDK's retry handler at most `retries` times."""
+        return await self._send(Method.GET, url, options=[RetryHandlerOption(delay=0, max_retries=max(retries, 0))])
+
+    async def batch(self, requests: Sequence[tuple[str, str]]) -> GraphResponse:
+        """POST /$batch with GET sub-requests given as (id, relative URL)."""
+        body = {"requests": [{"id": rid, "method": "GET", "url": url} for rid, url in requests]}
+        return await self._send(Method.POST, "/$batch", json.dumps(body).encode())
+
+    def relative(self, link: str) -> str | None:
+        """A nextLink relative to the base URL; None when it points anywhere else."""
+        prefix = self.base_url + "/"
+        return link[len(self.base_url) :] if link.startswith(prefix) else None
+
+    def describe(self, request: httpx.Request) -> str:
+        path = str(request.url).removeprefix(self.base_url)
+        return f"{request.method} {path}"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _send(
+        self, method: Method, url: str, content: bytes | None = None, options: list[RequestOption] | None = None
+    ) -> GraphResponse:
+        info = RequestInformation()
+        info.http_method = method
+        info.url = self.base_url + url
+        info.headers = HeadersCollection()
+        info.headers.try_add("Accept", "application/json")
+        if content is not None:
+            info.headers.try_add("Content-Type", "application/json")
+            info.content = content
+        info.add_request_options([ResponseHandlerOption(NativeResponseHandler()), *(options or [])])
+        try:
+            response: httpx.Response = await self.sdk.request_adapter.send_primitive_async(info, "bytes", None)
+        except ClientAuthenticationError as exc:
+            first_line = (exc.message or str(exc)).strip().splitlines()[0]
+            raise CollectionError(f"sign-in failed: {first_line}") from None
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
+        return GraphResponse(response.status_code, response.headers, _json_or_none(response.content))
+
+    def _unreachable(self, exc: httpx.TransportError) -> CollectionError:
+        where = f"Microsoft Graph at {self.base_url}"
+        causes = list(_causes(exc))
+        if isinstance(exc, httpx.TimeoutException):
+            return CollectionError(
+                f"{where} did not answer within {self._timeout:g} s: check the network and proxy, then retry"
+            )
+        if any(isinstance(cause, socket.gaierror) for cause in causes):
+            host = httpx.URL(self.base_url).host
+            return CollectionError(f"cannot resolve {host}: check --graph-url / --cloud, DNS and proxy settings")
+        if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
+            return CollectionError(f"{where} refused the connection: check --graph-url and that the endpoint is up")
+        reason = str(exc) or type(exc).__name__
+        return CollectionError(f"cannot reach {where} ({reason}): check --graph-url, the network and proxy")
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: BaseException | None = exc
+    while seen is not None:
+        yield seen
+        seen = seen.__cause__ or seen.__context__
+
+
+def _json_or_none(content: bytes) -> Any:
+    try:
+        return json.loads(content) if content else None
+    except (ValueError, UnicodeDecodeError):
+        return None

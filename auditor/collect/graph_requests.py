@@ -1,0 +1,150 @@
+"""The Graph requests the collector may make (DESIGN §3, contract) — the only place URLs are built.
+
+Ids taken from tenant data (principal ids, service principal ids, consent request ids) must be
+GUIDs before they go into a path; reviewer queries are parsed, never fetched as given.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from urllib.parse import quote
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+# Properties read for users and group members: accountEnabled is not among Graph's defaults.
+USER_SELECT = "id,displayName,userPrincipalName,mail,userType,accountEnabled"
+
+
+def is_guid(value: object) -> bool:
+    return isinstance(value, str) and bool(_GUID.match(value))
+
+
+class Kind(str, Enum):
+    """What a request reads, with the snapshot source it feeds and whether Graph answers with a list."""
+
+    ORGANIZATION = "organization"  # 1
+    CONSENT_POLICY = "admin_consent_request_policy"  # 2
+    AUTHORIZATION_POLICY = "authorization_policy"  # 3
+    SP_BY_APP_ID = "sp_by_app_id"  # 4
+    SP_BY_NAME = "sp_by_name"  # 5
+    DELEGATED_GRANTS = "delegated_grants"  # 6
+    APP_ROLE_ASSIGNMENTS = "app_role_assignments"  # 7
+    APP_ROLE_ASSIGNED_TO = "app_role_assigned_to"  # 8
+    USER = "user"  # 9
+    GROUP = "group"  # 10
+    GROUP_MEMBERS = "group_members"  # 10
+    DIRECT_MEMBERS = "direct_members"  # 10
+    ROLE_ASSIGNMENTS = "role_assignments"  # 11
+    CONSENT_REQUESTS = "consent_requests"  # 13
+    USER_CONSENT_REQUESTS = "user_consent_requests"  # 14
+
+    @property
+    def source(self) -> str:
+        return _SOURCES.get(self, self.value)
+
+    @property
+    def is_list(self) -> bool:
+        return self not in _SINGLE_OBJECTS
+
+
+_SOURCES = {
+    Kind.SP_BY_APP_ID: "service_principals",
+    Kind.SP_BY_NAME: "service_principals",
+    Kind.USER: "users",
+    Kind.GROUP: "groups",
+    Kind.DIRECT_MEMBERS: "group_members",
+    Kind.USER_CONSENT_REQUESTS: "consent_requests",
+}
+_SINGLE_OBJECTS = frozenset({Kind.CONSENT_POLICY, Kind.AUTHORIZATION_POLICY, Kind.USER, Kind.GROUP})
+
+
+@dataclass(frozen=True)
+class GraphRequest:
+    kind: Kind
+    url: str  # relative to the Graph base URL
+    key: str = ""  # the id or name the request is about
+
+
+def _filter(expression: str) -> str:
+    return "$filter=" + quote(expression, safe="'(),:/")
+
+
+def _literal(value: str) -> str:
+    """An OData string literal (quotes doubled)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _guid(value: str) -> str:
+    if not is_guid(value):
+        raise ValueError(f"not a GUID: {value!r}")
+    return value.lower()
+
+
+def organization() -> GraphRequest:
+    return GraphRequest(Kind.ORGANIZATION, "/organization")
+
+
+def admin_consent_request_policy() -> GraphRequest:
+    return GraphRequest(Kind.CONSENT_POLICY, "/policies/adminConsentRequestPolicy")
+
+
+def authorization_policy() -> GraphRequest:
+    return GraphRequest(Kind.AUTHORIZATION_POLICY, "/policies/authorizationPolicy")
+
+
+def service_principals_by_app_id(app_id: str) -> GraphRequest:
+    app_id = _guid(app_id)
+    return GraphRequest(Kind.SP_BY_APP_ID, f"/servicePrincipals?{_filter(f'appId eq {_literal(app_id)}')}", app_id)
+
+
+def service_principals_by_name(prefix: str) -> GraphRequest:
+    expression = f"startswith(displayName,{_literal(prefix)})"
+    return GraphRequest(Kind.SP_BY_NAME, f"/servicePrincipals?{_filter(expression)}&$top=999", prefix)
+
+
+_SP_LISTS = {
+    Kind.DELEGATED_GRANTS: "oauth2PermissionGrants",
+    Kind.APP_ROLE_ASSIGNMENTS: "appRoleAssignments",
+    Kind.APP_ROLE_ASSIGNED_TO: "appRoleAssignedTo",
+}
+
+
+def service_principal_lists(sp_id: str) -> list[GraphRequest]:
+    """Requests 6, 7 and 8 of one service principal."""
+    sp_id = _guid(sp_id)
+    return [GraphRequest(kind, f"/servicePrincipals/{sp_id}/{segment}", sp_id) for kind, segment in _SP_LISTS.items()]
+
+
+def user(user_id: str) -> GraphRequest:
+    user_id = _guid(user_id)
+    return GraphRequest(Kind.USER, f"/users/{user_id}?$select={USER_SELECT}", user_id)
+
+
+def group(group_id: str) -> GraphRequest:
+    group_id = _guid(group_id)
+    return GraphRequest(Kind.GROUP, f"/groups/{group_id}", group_id)
+
+
+def group_members(group_id: str, transitive: bool = True) -> GraphRequest:
+    """Members, uncast so that each keeps its `@odata.type` (users and nested groups)."""
+    group_id = _guid(group_id)
+    kind, segment = (Kind.GROUP_MEMBERS, "transitiveMembers") if transitive else (Kind.DIRECT_MEMBERS, "members")
+    return GraphRequest(kind, f"/groups/{group_id}/{segment}?$select={USER_SELECT}&$top=999", group_id)
+
+
+def role_assignments(role_definition_id: str) -> GraphRequest:
+    role_id = _guid(role_definition_id)
+    url = f"/roleManagement/directory/roleAssignments?{_filter(f'roleDefinitionId eq {_literal(role_id)}')}"
+    return GraphRequest(Kind.ROLE_ASSIGNMENTS, url, role_id)
+
+
+def consent_requests() -> GraphRequest:
+    return GraphRequest(Kind.CONSENT_REQUESTS, "/identityGovernance/appConsent/appConsentRequests")
+
+
+def user_consent_requests(request_id: str) -> GraphRequest:
+    request_id = _guid(request_id)
+    url = f"/identityGovernance/appConsent/appConsentRequests/{request_id}/userConsentRequests"
+    return GraphRequest(Kind.USER_CONSENT_REQUESTS, url, request_id)

@@ -1,0 +1,451 @@
+"""A fake Microsoft Graph: a real HTTP server on 127.0.0.1 serving a FakeTenant.
+
+It serves the paths of DESIGN §3 under /v1.0 the way Graph does (JSON shapes, `$filter` forms,
+`$select`, `$top` capped by a small page size, `@odata.nextLink` with `$skiptoken`, `$count`,
+JSON batching with sub-responses in reverse order, bearer-token check), records every request
+(sub-requests of a batch included) and injects faults on demand:
+
+    server.fail(r"^/users/", 404)                         # once, on the first matching request
+    server.fail(r"^/organization", 429, retry_after=0, where="batch", times=2)
+    server.fail(r"^/\\$batch", 503, retry_after=0)         # the batch call itself
+    server.fail(r"^/policies/authorizationPolicy", 403, times=None)   # always
+    server.fail(r"^/organization", hang=True)               # never answers (timeouts)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from tests.fakegraph.tenant import FakeTenant
+
+API = "/v1.0"
+QUERY_SAFE = "'(),:/$"
+# Graph's default user properties: accountEnabled is only returned when selected.
+DEFAULT_USER_PROPERTIES = (
+    "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
+    "preferredLanguage", "surname", "userPrincipalName", "id",
+)
+_ERROR_CODES = {
+    400: "BadRequest",
+    401: "InvalidAuthenticationToken",
+    403: "Authorization_RequestDenied",
+    404: "Request_ResourceNotFound",
+    405: "MethodNotAllowed",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+_MESSAGES = {
+    401: "Access token validation failure. Invalid audience.",
+    403: "Insufficient privileges to complete the operation.",
+    429: "Too many requests, retry after the time given in Retry-After.",
+    503: "The service is temporarily unavailable.",
+}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str  # relative to /v1.0, e.g. /users/{id}
+    params: dict[str, str]  # decoded query parameters
+    in_batch: bool
+    authorized: bool = True
+
+    @property
+    def target(self) -> str:
+        query = "&".join(f"{k}={v}" for k, v in self.params.items())
+        return self.path + (f"?{query}" if query else "")
+
+
+@dataclass
+class Fault:
+    pattern: re.Pattern[str]
+    status: int
+    times: int | None  # None: every time
+    code: str
+    message: str
+    retry_after: float | None
+    where: str  # "any", "batch" (sub-requests only) or "plain" (top-level requests only)
+    hang: bool
+    hits: int = 0
+
+    def applies(self, target: str, in_batch: bool) -> bool:
+        if self.where == ("plain" if in_batch else "batch"):
+            return False
+        if self.times is not None and self.hits >= self.times:
+            return False
+        return bool(self.pattern.search(target))
+
+
+class GraphFailure(Exception):
+    def __init__(self, status: int, code: str | None = None, message: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or _ERROR_CODES.get(status, f"HTTP{status}")
+        self.message = message or _MESSAGES.get(status, "")
+
+
+Reply = tuple[int, dict[str, str], Any]
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {"date": "2025-01-01T00:00:00", "request-id": "fake", "client-request-id": "fake"},
+        }
+    }
+
+
+_GUID = r"[0-9a-fA-F-]{36}"
+
+
+class FakeGraph:
+    def __init__(
+        self, tenant: FakeTenant, *, page_size: int = 3, token: str | None = None, next_link_base: str | None = None
+    ) -> None:
+        self.tenant = tenant
+        self.page_size = page_size
+        self.next_link_base = next_link_base  # a fault: nextLinks pointing elsewhere than base_url
+        self.token = token or "fake-" + secrets.token_urlsafe(24)
+        self.requests: list[RecordedRequest] = []
+        self.http_requests = 0  # top-level HTTP requests (a $batch counts once)
+        self.minted_skiptokens: set[str] = set()
+        self._cursors: dict[str, tuple[list[Any], int]] = {}
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._release = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._routes: list[tuple[re.Pattern[str], Callable[..., Any]]] = [
+            (re.compile(r"^/organization$"), lambda p: self._list(tenant.organization, p, "/organization")),
+            (re.compile(r"^/policies/adminConsentRequestPolicy$"), lambda p: tenant.admin_consent_request_policy),
+            (re.compile(r"^/policies/authorizationPolicy$"), lambda p: tenant.authorization_policy),
+            (re.compile(r"^/servicePrincipals$"), self._service_principals),
+            (re.compile(rf"^/servicePrincipals/(?P<id>{_GUID})/(?P<rel>oauth2PermissionGrants|appRoleAssignments"
+                        r"|appRoleAssignedTo)$"), self._service_principal_list),
+            (re.compile(rf"^/users/(?P<id>{_GUID})$"), self._user),
+            (re.compile(rf"^/groups/(?P<id>{_GUID})$"), self._group),
+            (re.compile(rf"^/groups/(?P<id>{_GUID})/(?P<rel>transitiveMembers|members)"
+                        r"(?P<cast>/(?:microsoft\.graph|graph)\.user)?$"), self._group_members),
+            (re.compile(r"^/roleManagement/directory/roleAssignments$"), self._role_assignments),
+            (re.compile(r"^/identityGovernance/appConsent/appConsentRequests$"), self._consent_requests),
+            (re.compile(rf"^/identityGovernance/appConsent/appConsentRequests/(?P<id>{_GUID})/userConsentRequests$"),
+             self._user_consent_requests),
+        ]
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() the server first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}{API}"
+
+    def start(self) -> FakeGraph:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, args=(0.02,), name="fake-graph", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> FakeGraph:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- faults ------------------------------------------------------------------------------------
+
+    def fail(
+        self,
+        pattern: str,
+        status: int = 500,
+        *,
+        times: int | None = 1,
+        code: str | None = None,
+        message: str = "",
+        retry_after: float | None = None,
+        where: str = "any",
+        hang: bool = False,
+    ) -> Fault:
+        """Answer requests whose path?query matches `pattern` (re.search) with an error."""
+        fault = Fault(
+            re.compile(pattern),
+            status,
+            times,
+            code or _ERROR_CODES.get(status, f"HTTP{status}"),
+            message or _MESSAGES.get(status, "Injected fault."),
+            retry_after,
+            where,
+            hang,
+        )
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def _fault_for(self, target: str, in_batch: bool) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.applies(target, in_batch):
+                    fault.hits += 1
+                    return fault
+        return None
+
+    # -- requests ----------------------------------------------------------------------------------
+
+    def handle(self, method: str, target: str, *, in_batch: bool, body: bytes = b"", authorized: bool = True) -> Reply:
+        """Answer one request; `target` is path?query relative to /v1.0."""
+        parts = urlsplit(target if target.startswith("/") else "/" + target)
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        record = RecordedRequest(method, parts.path, params, in_batch, authorized)
+        with self._lock:
+            self.requests.append(record)
+        if not authorized:
+            return self._error(GraphFailure(401), {"WWW-Authenticate": 'Bearer realm="", error="invalid_token"'})
+        fault = self._fault_for(record.target, in_batch)
+        if fault is not None:
+            if fault.hang:
+                self._release.wait()
+                return self._error(GraphFailure(504))
+            headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
+            return self._error(GraphFailure(fault.status, fault.code, fault.message), headers)
+        try:
+            if parts.path == "/$batch":
+                if in_batch or method != "POST":
+                    raise GraphFailure(400, message="A $batch request must be a top-level POST.")
+                return 200, {}, self._batch(body)
+            if method != "GET":
+                raise GraphFailure(405, message=f"{method} is not allowed here: this fake Graph is read-only.")
+            return 200, {}, self._route(parts.path, params)
+        except GraphFailure as failure:
+            return self._error(failure)
+
+    def _error(self, failure: GraphFailure, headers: dict[str, str] | None = None) -> Reply:
+        return failure.status, headers or {}, error_body(failure.code, failure.message)
+
+    def _route(self, path: str, params: dict[str, str]) -> Any:
+        for pattern, view in self._routes:
+            match = pattern.match(path)
+            if match:
+                return view(params, **match.groupdict())
+        raise GraphFailure(400, message=f"Resource not found for the segment '{path.strip('/').split('/')[0]}'.")
+
+    def _batch(self, body: bytes) -> dict[str, Any]:
+        try:
+            requests = json.loads(body)["requests"]
+            assert isinstance(requests, list)
+        except (ValueError, KeyError, TypeError, AssertionError):
+            raise GraphFailure(400, message="Invalid batch payload.") from None
+        if len(requests) > 20:
+            raise GraphFailure(400, message="The number of requests in a batch cannot exceed 20.")
+        responses = []
+        for sub in requests:
+            url = str(sub.get("url", ""))
+            if url.startswith("http"):
+                status, headers, reply = 400, {}, error_body("BadRequest", "Use URLs relative to the version.")
+            else:
+                status, headers, reply = self.handle(str(sub.get("method", "GET")).upper(), url, in_batch=True)
+            responses.append(
+                {"id": sub.get("id"), "status": status, "headers": {"Content-Type": "application/json", **headers},
+                 "body": reply}
+            )
+        # Graph may answer in any order: reverse it so that nobody relies on the order.
+        return {"responses": list(reversed(responses))}
+
+    # -- collections -------------------------------------------------------------------------------
+
+    def _list(self, items: list[Any], params: dict[str, str], path: str, select_users: bool = False) -> Any:
+        token = params.get("$skiptoken")
+        if token is not None:
+            with self._lock:
+                cursor = self._cursors.get(token)
+            if cursor is None:
+                raise GraphFailure(400, message="Invalid $skiptoken.")
+            items, offset = cursor
+        else:
+            items, offset = [self._project(item, params, select_users) for item in items], 0
+        top = int(params.get("$top", self.page_size))
+        if not 1 <= top <= 999:
+            raise GraphFailure(400, message="Invalid page size specified.")
+        size = min(top, self.page_size)
+        page = {"@odata.context": f"{self.base_url}/$metadata#{path}", "value": items[offset : offset + size]}
+        if params.get("$count") == "true":
+            page["@odata.count"] = len(items)
+        if offset + size < len(items):
+            new_token = secrets.token_urlsafe(12)
+            with self._lock:
+                self._cursors[new_token] = (items, offset + size)
+                self.minted_skiptokens.add(new_token)
+            kept = [f"{k}={quote(v, safe=QUERY_SAFE)}" for k, v in params.items() if k != "$skiptoken"]
+            query = "&".join([*kept, f"$skiptoken={new_token}"])
+            page["@odata.nextLink"] = f"{self.next_link_base or self.base_url}{path}?{query}"
+        return page
+
+    @staticmethod
+    def _project(item: dict[str, Any], params: dict[str, str], select_users: bool) -> dict[str, Any]:
+        select = params.get("$select")
+        is_user = item.get("@odata.type", "#microsoft.graph.user") == "#microsoft.graph.user"
+        if select:
+            wanted = {"id", "@odata.type", *select.split(",")}
+        elif select_users and is_user:
+            wanted = {"@odata.type", *DEFAULT_USER_PROPERTIES}
+        else:
+            return dict(item)
+        return {k: v for k, v in item.items() if k in wanted}
+
+    @staticmethod
+    def _filtered(items: list[dict[str, Any]], params: dict[str, str], forms: dict[str, Callable]) -> list:
+        expression = params.get("$filter")
+        if expression is None:
+            return items
+        for form, predicate in forms.items():
+            match = re.fullmatch(form, expression.strip())
+            if match:
+                return [item for item in items if predicate(item, match.group(1))]
+        raise GraphFailure(400, "Request_UnsupportedQuery", f"Unsupported or invalid query filter clause: {expression}")
+
+    def _service_principals(self, params: dict[str, str]) -> Any:
+        forms = {
+            r"appId eq '([^']*)'": lambda sp, value: sp["appId"].lower() == value.lower(),
+            r"startswith\(displayName,\s*'((?:[^']|'')*)'\)": lambda sp, value: sp["displayName"].lower().startswith(
+                value.replace("''", "'").lower()
+            ),
+        }
+        return self._list(self._filtered(self.tenant.service_principals, params, forms), params, "/servicePrincipals")
+
+    def _service_principal_list(self, params: dict[str, str], id: str, rel: str) -> Any:
+        if self.tenant.service_principal(id) is None:
+            raise GraphFailure(404, message=f"Resource '{id}' does not exist.")
+        if rel == "oauth2PermissionGrants":
+            items = [g for g in self.tenant.oauth2_permission_grants if g["clientId"] == id]
+        elif rel == "appRoleAssignments":
+            items = [a for a in self.tenant.app_role_assignments if a["principalId"] == id]
+        else:
+            items = [a for a in self.tenant.app_role_assignments if a["resourceId"] == id]
+        return self._list(items, params, f"/servicePrincipals/{id}/{rel}")
+
+    def _single(self, item: dict[str, Any] | None, object_id: str, params: dict[str, str], kind: str) -> Any:
+        if item is None:
+            raise GraphFailure(
+                404, message=f"Resource '{object_id}' does not exist or one of its queried reference-property "
+                "objects are not present."
+            )
+        return {"@odata.context": f"{self.base_url}/$metadata#{kind}/$entity",
+                **self._project(item, params, select_users=kind == "users")}
+
+    def _user(self, params: dict[str, str], id: str) -> Any:
+        return self._single(self.tenant.users.get(id.lower()), id, params, "users")
+
+    def _group(self, params: dict[str, str], id: str) -> Any:
+        return self._single(self.tenant.groups.get(id.lower()), id, params, "groups")
+
+    def _group_members(self, params: dict[str, str], id: str, rel: str, cast: str | None) -> Any:
+        group_id = id.lower()
+        if group_id not in self.tenant.groups:
+            raise GraphFailure(404, message=f"Resource '{id}' does not exist.")
+        member_ids = self.tenant.transitive_members(group_id) if rel == "transitiveMembers" else (
+            self.tenant.members.get(group_id, [])
+        )
+        members = [m for m in map(self.tenant.directory_object, member_ids) if m is not None]
+        if cast:
+            members = [{k: v for k, v in m.items() if k != "@odata.type"} for m in members
+                       if m["@odata.type"] == "#microsoft.graph.user"]
+        return self._list(members, params, f"/groups/{id}/{rel}{cast or ''}", select_users=True)
+
+    def _role_assignments(self, params: dict[str, str]) -> Any:
+        forms = {
+            r"roleDefinitionId eq '([^']*)'": lambda a, value: a["roleDefinitionId"].lower() == value.lower(),
+            r"principalId eq '([^']*)'": lambda a, value: a["principalId"].lower() == value.lower(),
+        }
+        if "$filter" not in params:
+            raise GraphFailure(400, "Request_UnsupportedQuery", "Filter on roleDefinitionId or principalId.")
+        items = self._filtered(self.tenant.role_assignments, params, forms)
+        return self._list(items, params, "/roleManagement/directory/roleAssignments")
+
+    def _consent_requests(self, params: dict[str, str]) -> Any:
+        in_progress = self.tenant.user_consent_requests
+        forms = {
+            r"appId eq '([^']*)'": lambda r, value: r["appId"].lower() == value.lower(),
+            r"userConsentRequests/any\(u:\s*u/status eq '(InProgress)'\)": lambda r, value: any(
+                u["status"] == value for u in in_progress.get(r["id"], [])
+            ),
+        }
+        items = self._filtered(self.tenant.consent_requests, params, forms)
+        return self._list(items, params, "/identityGovernance/appConsent/appConsentRequests")
+
+    def _user_consent_requests(self, params: dict[str, str], id: str) -> Any:
+        if id.lower() not in self.tenant.user_consent_requests:
+            raise GraphFailure(404, message=f"Resource '{id}' does not exist.")
+        forms = {r"status eq '([^']*)'": lambda u, value: u["status"] == value}
+        items = self._filtered(self.tenant.user_consent_requests[id.lower()], params, forms)
+        return self._list(items, params, f"/identityGovernance/appConsent/appConsentRequests/{id}/userConsentRequests")
+
+
+def _handler_for(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        wbufsize = 1 << 16  # headers and body in one send: no Nagle / delayed-ACK stalls
+
+        def do_GET(self) -> None:
+            self._answer()
+
+        def do_POST(self) -> None:
+            self._answer()
+
+        def do_PATCH(self) -> None:
+            self._answer()
+
+        def do_PUT(self) -> None:
+            self._answer()
+
+        def do_DELETE(self) -> None:
+            self._answer()
+
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            with graph._lock:
+                graph.http_requests += 1
+            if not self.path.startswith(API + "/"):
+                status, headers, reply = 404, {}, error_body("BadRequest", "Invalid version.")
+            else:
+                authorized = self.headers.get("Authorization") == f"Bearer {graph.token}"
+                status, headers, reply = graph.handle(
+                    self.command, self.path[len(API):], in_batch=False, body=body, authorized=authorized
+                )
+            payload = json.dumps(reply).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; odata.metadata=minimal; odata.streaming=true")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the request log is `FakeGraph.requests`."""
+
+    return Handler
+
+
+def unused_local_url() -> str:
+    """A Graph base URL on 127.0.0.1 where nothing listens (connection refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}{API}"
