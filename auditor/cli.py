@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,9 +17,15 @@ import typer
 from auditor import __version__
 from auditor.collect.options import AuthMode, Cloud, LiveOptions
 from auditor.errors import AuditorError, ExitCode, InputError
+from auditor.fleet.command import fleet
 from auditor.rulepack import Severity
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
+    from auditor.drift import Drift
+    from auditor.history import HistoryStore
+    from auditor.report_model import ReportContext
     from auditor.rulepack import RulePack
     from auditor.snapshot import Snapshot
 
@@ -79,6 +86,17 @@ GraphUrlOption = Annotated[
                  rich_help_panel=LIVE, show_default=False),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
+HistoryOption = Annotated[
+    str | None,
+    typer.Option("--history", envvar="AUDITOR_HISTORY", show_default=False, metavar="PATH|URL",
+                 help="Scan history: an SQLite file path, or a postgresql://USER@HOST/DB URL (password "
+                 "best in PGPASSWORD or ~/.pgpass)."),
+]
+HistoryTenantOption = Annotated[
+    str | None,
+    typer.Option("--tenant", help="Tenant id (or exact display name) in the history.", show_default=False,
+                 metavar="ID"),
+]
 
 
 def _check_app_id(app_id: str | None) -> str | None:
@@ -112,7 +130,7 @@ def scan(
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for the reports.")] = Path("auditor-report"),
     formats: Annotated[
-        str, typer.Option("--format", help="Comma-separated: html, xlsx, json.")
+        str, typer.Option("--format", help="Comma-separated: html, xlsx, json, junit.")
     ] = "html,xlsx,json",
     rules: RulesOption = None,
     app_id: AppIdOption = None,
@@ -133,6 +151,13 @@ def scan(
     cloud: CloudOption = Cloud.GLOBAL,
     graph_url: GraphUrlOption = None,
     quiet: QuietOption = False,
+    history: HistoryOption = None,
+    exceptions: Annotated[
+        Path | None,
+        typer.Option("--exceptions", show_default=False,
+                     help="Risk acceptances (YAML list of rule_id, tenant_id, reason, owner, expires): an "
+                     "accepted failure does not fail the scan until it expires."),
+    ] = None,
 ) -> None:
     """Scan a tenant (live, a snapshot, or --demo) and write report.html, report.xlsx, result.json.
 
@@ -147,7 +172,10 @@ def scan(
       auditor scan --snapshot snapshot.json --format json --fail-on medium
 
       auditor scan --tenant-id TENANT --client-id APP --auth certificate --certificate auditor.pem
+
+      auditor scan --snapshot snapshot.json --history history.db --exceptions risks.yaml --format html,json,junit
     """
+    from auditor.acceptance import load_acceptances
     from auditor.engine import exit_code
     from auditor.output import write_all
     from auditor.reporting import Branding, build_report, parse_formats, render
@@ -157,20 +185,50 @@ def scan(
     chosen = parse_formats(formats)
     app_id = _check_app_id(app_id)
     pack = load_rule_pack(rules)
-    data = _load_snapshot(demo, snapshot, live, pack, app_id)
-    context = build_report(data, pack, app_id, Branding(report_title, prepared_by))
-    write_all(out, render(context, chosen))
+    acceptances = load_acceptances(exceptions, pack) if exceptions else []
+    with _open_history(history, create=True) as store:
+        data = _load_snapshot(demo, snapshot, live, pack, app_id)
+        previous = store.latest(data.tenant.id) if store else []
+        context = build_report(data, pack, app_id, Branding(report_title, prepared_by),
+                               acceptances=acceptances, previous=previous[-1] if previous else None)
+        write_all(out, render(context, chosen))
+        if store:
+            store.record(context.result)
     result = context.result
     code = exit_code(result, fail_on)
     if not quiet:
-        summary = result.summary
-        typer.echo(
-            f"{result.tenant.display_name or result.tenant.id}: {result.verdict.value} — "
-            f"{summary.passed} pass, {summary.fail} fail, {summary.error} error, "
-            f"{summary.not_applicable} n/a, score {summary.score:g}. Reports in {out}/",
-            err=True,
-        )
+        _scan_summary(context, out)
     raise typer.Exit(int(code))
+
+
+def _open_history(url: str | None, *, create: bool) -> AbstractContextManager[HistoryStore | None]:
+    """The history store, opened (and its URL checked) before anything is read or written; or nothing."""
+    if not url:
+        return nullcontext()
+    from auditor.history import open_history
+
+    return open_history(url, create=create)
+
+
+def _scan_summary(context: ReportContext, out: Path) -> None:
+    from auditor.drift import summary_line
+
+    result = context.result
+    summary = result.summary
+    waived = sum(f.waived for f in result.findings)
+    accepted = f" ({waived} accepted)" if waived else ""
+    typer.echo(
+        f"{result.tenant.display_name or result.tenant.id}: {result.verdict.value} — "
+        f"{summary.passed} pass, {summary.fail} fail{accepted}, {summary.error} error, "
+        f"{summary.not_applicable} n/a, score {summary.score:g}. Reports in {out}/",
+        err=True,
+    )
+    for finding in result.findings:
+        if finding.accepted and finding.accepted.expired:
+            typer.echo(f"Risk acceptance of {finding.rule_id} expired on {finding.accepted.expires} "
+                       f"(owner: {finding.accepted.owner}): it counts again.", err=True)
+    if context.drift:
+        typer.echo(summary_line(context.drift), err=True)
 
 
 def _load_snapshot(
@@ -251,6 +309,142 @@ def list_rules(rules: RulesOption = None) -> None:
     for rule in pack.rules:
         table.add_row(rule.id, rule.severity.value, rule.category, rule.title)
     Console(soft_wrap=False).print(table)
+
+
+@app.command("history")
+def show_history(
+    history: HistoryOption = None,
+    tenant: HistoryTenantOption = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Most recent runs shown per tenant.")] = 20,
+) -> None:
+    """List the stored runs per tenant, newest first: verdict, score and its trend since the run before.
+
+    Example:
+
+      auditor history --history /var/lib/auditor/history.db --tenant contoso.onmicrosoft.com
+    """
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from auditor.drift import printable
+    from auditor.history import open_history
+
+    with open_history(_require_history(history), create=False) as store:
+        runs = store.summaries(tenant)
+        label = store.label
+    if not runs:
+        typer.echo(f"No runs{f' of tenant {printable(tenant)}' if tenant else ''} in history {label}.")
+        return
+    console = Console(soft_wrap=False)
+    console.print(Text(f"Scan history: {label}", style="bold"))
+    for tenant_id in dict.fromkeys(run.tenant_id for run in runs):
+        mine = [run for run in runs if run.tenant_id == tenant_id]  # newest first
+        title = Text(printable(f"{mine[0].tenant_name} ({tenant_id})"))
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        for column in ("Scanned (UTC)", "Verdict", "Score", "Trend", "Pass", "Fail", "Error", "N/A"):
+            table.add_column(column, justify="left" if column in ("Scanned (UTC)", "Verdict") else "right")
+        for index, run in enumerate(mine[:limit]):
+            before = mine[index + 1] if index + 1 < len(mine) else None
+            table.add_row(
+                run.generated_at.strftime("%Y-%m-%d %H:%M"),
+                run.verdict.value,
+                f"{run.score:g}",
+                _trend(run.score - before.score) if before else "",
+                *(str(count) for count in (run.passed, run.failed, run.errors, run.not_applicable)),
+            )
+        console.print(table)
+
+
+def _trend(delta: float) -> Text:
+    from rich.text import Text
+
+    if round(delta, 1) == 0:
+        return Text("=")
+    return Text(f"{delta:+.1f}", style="green" if delta > 0 else "red")
+
+
+def _require_history(history: str | None) -> str:
+    if not history:
+        raise InputError("--history URL (or the AUDITOR_HISTORY environment variable) is required")
+    return history
+
+
+@app.command("diff")
+def diff_runs(
+    old: Annotated[
+        Path | None, typer.Argument(help="The older result.json.", show_default=False, metavar="OLD")
+    ] = None,
+    new: Annotated[
+        Path | None, typer.Argument(help="The newer result.json.", show_default=False, metavar="NEW")
+    ] = None,
+    history: HistoryOption = None,
+    tenant: HistoryTenantOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the drift as JSON.")] = False,
+    fail_on: Annotated[
+        Severity, typer.Option("--fail-on", help="Exit 1 when a rule at or above this severity regressed.")
+    ] = Severity.INFO,
+) -> None:
+    """Compare two scans rule by rule: regressed, improved, evidence-changed, unchanged, new, removed.
+
+    Give two result.json files, or --history and --tenant for that tenant's last two runs.
+    Statuses rank pass > not_applicable > fail > error; a move down is a regression. Exit codes:
+    0 nothing regressed (or only accepted risks, or below --fail-on; also when the history holds a
+    single run); 1 a rule regressed; 2 bad input.
+
+    Examples:
+
+      auditor diff yesterday/result.json today/result.json
+
+      auditor diff --history /var/lib/auditor/history.db --tenant contoso.onmicrosoft.com --json
+    """
+    import json
+
+    from auditor.drift import format_text
+
+    drift = _drift_of_files(old, new, tenant) if old or new else _drift_in_history(history, tenant)
+    if drift is None:
+        return
+    if as_json:
+        typer.echo(json.dumps(drift.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        typer.echo(format_text(drift), nl=False)
+    raise typer.Exit(int(ExitCode.FINDINGS if drift.gate_failures(fail_on) else ExitCode.OK))
+
+
+def _drift_of_files(old: Path | None, new: Path | None, tenant: str | None) -> Drift:
+    from auditor.drift import RunState, diff
+    from auditor.result import load_result
+
+    if not (old and new):
+        raise InputError("diff: give two result.json files (OLD NEW), or --history URL --tenant ID")
+    if tenant:
+        raise InputError("diff: --tenant goes with --history, not with result files")
+    return diff(RunState.of(load_result(old)), RunState.of(load_result(new)))
+
+
+def _drift_in_history(history: str | None, tenant: str | None) -> Drift | None:
+    """The drift between the tenant's last two stored runs; None (and a note) when there is only one."""
+    from auditor.drift import diff, printable
+    from auditor.history import open_history
+
+    if not tenant:
+        raise InputError("diff: give two result.json files (OLD NEW), or --history URL --tenant ID")
+    with open_history(_require_history(history), create=False) as store:
+        tenant_ids = list(dict.fromkeys(run.tenant_id for run in store.summaries(tenant)))
+        if not tenant_ids:
+            raise InputError(f"history {store.label}: no runs of tenant {tenant!r}")
+        if len(tenant_ids) > 1:
+            raise InputError(f"--tenant {tenant!r} names several tenants ({', '.join(tenant_ids)}): give the id")
+        runs = store.latest(tenant_ids[0], count=2)
+    if len(runs) < 2:
+        typer.echo(f"Nothing to compare yet: the history holds one run of {printable(tenant)}.")
+        return None
+    return diff(*runs)
+
+
+app.command("fleet")(fleet)
 
 
 def main() -> None:

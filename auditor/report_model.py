@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from auditor.drift import Drift
 from auditor.result import Result
 
 
@@ -101,3 +102,4 @@ class ReportContext:
     admin_consent_url: str | None  # one-click tenant-wide consent link, when the app id is known
     title: str = "HD Meeting readiness report"
     prepared_by: str | None = None
+    drift: Drift | None = None  # changes since the tenant's previous scan (`scan --history`), if any

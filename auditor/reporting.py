@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from auditor.acceptance import Acceptance, apply_acceptances
+from auditor.drift import RunState, diff
 from auditor.engine import evaluate_facts
 from auditor.facts import TenantFacts
 from auditor.report_model import ReportContext
@@ -18,10 +20,12 @@ class ReportFormat(str, Enum):
     HTML = "html"
     XLSX = "xlsx"
     JSON = "json"
+    JUNIT = "junit"
 
     @property
     def file_name(self) -> str:
-        return {"html": "report.html", "xlsx": "report.xlsx", "json": "result.json"}[self.value]
+        return {"html": "report.html", "xlsx": "report.xlsx", "json": "result.json",
+                "junit": "report.junit.xml"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -33,10 +37,17 @@ class Branding:
 
 
 def build_report(
-    snapshot: Snapshot, pack: RulePack, app_id: str | None, branding: Branding = Branding()
+    snapshot: Snapshot,
+    pack: RulePack,
+    app_id: str | None,
+    branding: Branding = Branding(),
+    *,
+    acceptances: Sequence[Acceptance] = (),
+    previous: RunState | None = None,
 ) -> ReportContext:
+    """Evaluate, apply the risk acceptances, and compare with the tenant's `previous` run when there is one."""
     facts = TenantFacts(snapshot, pack.parameters, app_id)
-    result = evaluate_facts(facts, pack)
+    result = apply_acceptances(evaluate_facts(facts, pack), acceptances)
     return ReportContext(
         result=result,
         tables=build_tables(facts),
@@ -44,6 +55,7 @@ def build_report(
         admin_consent_url=facts.admin_consent_url,
         title=branding.title,
         prepared_by=branding.prepared_by,
+        drift=diff(previous, RunState.of(result)) if previous else None,
     )
 
 
@@ -57,6 +69,10 @@ def render(context: ReportContext, formats: Sequence[ReportFormat]) -> dict[str,
             from auditor.render.html import render_html
 
             files[fmt.file_name] = render_html(context).encode()
+        elif fmt is ReportFormat.JUNIT:
+            from auditor.render.junit import render_junit
+
+            files[fmt.file_name] = render_junit(context.result)
         else:
             from auditor.render.xlsx import render_xlsx
 
@@ -65,7 +81,7 @@ def render(context: ReportContext, formats: Sequence[ReportFormat]) -> dict[str,
 
 
 def parse_formats(value: str) -> list[ReportFormat]:
-    """`html,xlsx,json` → formats, in the order given, without repeats."""
+    """`html,xlsx,json,junit` → formats, in the order given, without repeats."""
     from auditor.errors import InputError
 
     names = [part.strip().lower() for part in value.split(",") if part.strip()]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import date, datetime
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
+from auditor.errors import InputError, read_input
 from auditor.rulepack import Severity
 
 RESULT_SCHEMA_VERSION = 1
@@ -28,6 +31,17 @@ class Verdict(str, Enum):
     UNKNOWN = "unknown"
 
 
+class Accepted(BaseModel):
+    """A risk acceptance applied to a failing finding (`--exceptions`): who accepted it, why, until when."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str
+    owner: str
+    expires: date
+    expired: bool  # decided against the scan's `generated_at` date: an expired acceptance counts again
+
+
 class Finding(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -41,6 +55,20 @@ class Finding(BaseModel):
     remediation: str
     references: list[str] = Field(default_factory=list)
     frameworks: dict[str, str] = Field(default_factory=dict)
+    accepted: Accepted | None = None
+
+    @property
+    def waived(self) -> bool:
+        """A failure under an acceptance that has not expired: it does not count for exit codes."""
+        return self.status is Status.FAIL and self.accepted is not None and not self.accepted.expired
+
+    @model_serializer(mode="wrap")
+    def _accepted_only_when_set(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # result.json stays exactly DESIGN §7 unless a risk acceptance applies to the finding.
+        data = handler(self)
+        if self.accepted is None:
+            data.pop("accepted", None)
+        return data
 
 
 class Summary(BaseModel):
@@ -94,3 +122,25 @@ class Result(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
+
+
+def load_result(path: Path) -> Result:
+    """Read a `result.json` written by `auditor scan`; any problem is one InputError line naming the file."""
+    text = read_input(path, "result file")
+    try:
+        raw = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise InputError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(raw, dict) or "findings" not in raw or "verdict" not in raw:
+        raise InputError(f"{path}: not an auditor result.json")
+    if raw.get("schema_version") != RESULT_SCHEMA_VERSION:
+        raise InputError(
+            f"{path}: result schema_version {raw.get('schema_version')!r} is not supported "
+            f"(this auditor reads version {RESULT_SCHEMA_VERSION})"
+        )
+    try:
+        return Result.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "top level"
+        raise InputError(f"{path}: invalid result: {where}: {error['msg']}") from None

@@ -2,7 +2,8 @@
 
 Secrets never come from the command line: the client secret only from AZURE_CLIENT_SECRET, the
 certificate password only from AZURE_CLIENT_CERTIFICATE_PASSWORD, a ready token only from
-AUDITOR_ACCESS_TOKEN. Nothing here prints or stores a secret or a token.
+AUDITOR_ACCESS_TOKEN (or the variable a fleet row names in its `token_env` column). Nothing here
+prints or stores a secret or a token.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from auditor.errors import InputError
 
 SECRET_ENV = "AZURE_CLIENT_SECRET"
 CERTIFICATE_PASSWORD_ENV = "AZURE_CLIENT_CERTIFICATE_PASSWORD"
-TOKEN_ENV = "AUDITOR_ACCESS_TOKEN"
+TOKEN_ENV = "AUDITOR_ACCESS_TOKEN"  # the default of LiveOptions.token_env
 
 # "Microsoft Graph Command Line Tools", the public client of Microsoft Graph PowerShell: it lets
 # an administrator consent to the read permissions below on first sign-in, so interactive modes
@@ -128,7 +129,7 @@ def build_credential(options: LiveOptions, endpoints: Endpoints | None = None) -
 def _credential(options: LiveOptions, authority: str) -> TokenCredential:
     mode = options.auth
     if mode is AuthMode.TOKEN:
-        return StaticTokenCredential(_env(TOKEN_ENV, mode))
+        return StaticTokenCredential(_env(options.token_env, mode))
     if mode is AuthMode.SECRET:
         _require(options, "tenant_id", "client_id")
         secret = _env(SECRET_ENV, mode)

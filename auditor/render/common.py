@@ -6,13 +6,16 @@ each renderer (Jinja2 autoescape for HTML, text-typed cells for Excel).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
 import pandas as pd
 
+from auditor.drift import ChangeKind, Drift, RuleChange
 from auditor.report_model import ReportContext
 from auditor.result import Finding, Status, Verdict
 from auditor.rulepack import Severity
@@ -106,10 +109,42 @@ def next_steps(ctx: ReportContext) -> list[str]:
     return [*_verdict_steps(ctx), GLOBAL_CONSENT_STEP]
 
 
-def fix_first(findings: Sequence[Finding], limit: int = 5) -> list[Finding]:
-    """The failing and unevaluated findings, most severe first."""
-    open_ = [f for f in findings if f.status in (Status.FAIL, Status.ERROR)]
-    return sorted(open_, key=lambda f: (-f.severity.rank, STATUS_ORDER.index(f.status)))[:limit]
+def fix_first(findings: Sequence[Finding]) -> list[Finding]:
+    """The failing and unevaluated findings, most severe first; accepted risks are left out."""
+    open_ = [f for f in findings if f.status in (Status.FAIL, Status.ERROR) and not f.waived]
+    return sorted(open_, key=lambda f: (-f.severity.rank, STATUS_ORDER.index(f.status)))
+
+
+def acceptance_note(finding: Finding) -> str:
+    """The risk acceptance on a finding in one sentence, or "" when there is none."""
+    accepted = finding.accepted
+    if accepted is None:
+        return ""
+    if accepted.expired:
+        return (f"Risk acceptance expired on {accepted.expires} (owner {accepted.owner}: {accepted.reason}); "
+                "the failure counts again.")
+    return f"Risk accepted until {accepted.expires} by {accepted.owner}: {accepted.reason}"
+
+
+CHANGE_LABELS = {
+    ChangeKind.REGRESSED: ("Regressed", "fail"),
+    ChangeKind.NEW: ("New rule", "not_applicable"),
+    ChangeKind.REMOVED: ("Removed rule", "not_applicable"),
+    ChangeKind.IMPROVED: ("Improved", "pass"),
+    ChangeKind.EVIDENCE_CHANGED: ("Evidence changed", "error"),
+    ChangeKind.UNCHANGED: ("Unchanged", None),
+}
+
+
+def changed(drift: Drift) -> list[RuleChange]:
+    """The rules that changed since the previous scan, in the order a reader should look at them."""
+    order = list(ChangeKind)
+    moved = [change for change in drift.changes if change.kind is not ChangeKind.UNCHANGED]
+    return sorted(moved, key=lambda change: order.index(change.kind))
+
+
+def status_label(status: Status | None) -> str:
+    return STATUS_LABELS[status] if status else "\u2014"
 
 
 def safe_url(url: str | None) -> str | None:
@@ -118,6 +153,19 @@ def safe_url(url: str | None) -> str | None:
         return None
     parts = urlsplit(url)
     return url if parts.scheme in ("https", "http") and parts.netloc else None
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """An ISO 8601 time from Graph as naive UTC (Excel has no time zones), or None if it is not one."""
+    if not text:
+        return None
+    # Graph writes 7 fractional digits and a "Z"; Python 3.10 accepts neither.
+    normalized = re.sub(r"(\.\d{6})\d+", r"\1", text.strip()).replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(normalized)
+    except ValueError:
+        return None
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 # --- tenant tables -----------------------------------------------------------------------------
@@ -131,6 +179,7 @@ class Column:
     get: Callable[[Any], Value]
     width: int = 18  # Excel column width, in characters
     wrap: bool = False
+    date: bool = False  # ISO 8601 text: a real date in Excel, a short one in HTML
     tone: Callable[[Value], str | None] | None = None  # a status colour for the cell
 
 
@@ -190,7 +239,7 @@ TABLES = (
             Column("Resource id", _attr("resource_id"), 38),
             Column("Permission", _attr("permission"), 28),
             Column("App role id", _attr("app_role_id"), 38),
-            Column("Created", _attr("created"), 22),
+            Column("Created", _attr("created"), 18, date=True),
         ),
     ),
     TableSpec(
@@ -217,7 +266,7 @@ TABLES = (
             Column("App", _attr("app"), 24),
             Column("App id", _attr("app_id"), 38),
             Column("Requester", _attr("requester"), 32),
-            Column("Created", _attr("created"), 22),
+            Column("Created", _attr("created"), 18, date=True),
             Column("Age (days)", lambda row: None if row.age_days is None else round(row.age_days, 1), 11),
             Column("Status", _attr("status"), 13),
             Column("Overdue", _attr("overdue"), 10, tone=_bad_when(True)),

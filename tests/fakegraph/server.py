@@ -60,6 +60,7 @@ class RecordedRequest:
     params: dict[str, str]  # decoded query parameters
     in_batch: bool
     authorized: bool = True
+    authorization: str | None = None  # the Authorization header sent (a batch's, for its sub-requests)
 
     @property
     def target(self) -> str:
@@ -208,11 +209,14 @@ class FakeGraph:
 
     # -- requests ----------------------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, *, in_batch: bool, body: bytes = b"", authorized: bool = True) -> Reply:
+    def handle(
+        self, method: str, target: str, *, in_batch: bool, body: bytes = b"", authorized: bool = True,
+        authorization: str | None = None,
+    ) -> Reply:
         """Answer one request; `target` is path?query relative to /v1.0."""
         parts = urlsplit(target if target.startswith("/") else "/" + target)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        record = RecordedRequest(method, parts.path, params, in_batch, authorized)
+        record = RecordedRequest(method, parts.path, params, in_batch, authorized, authorization)
         with self._lock:
             self.requests.append(record)
         if not authorized:
@@ -228,7 +232,7 @@ class FakeGraph:
             if parts.path == "/$batch":
                 if in_batch or method != "POST":
                     raise GraphFailure(400, message="A $batch request must be a top-level POST.")
-                return 200, {}, self._batch(body)
+                return 200, {}, self._batch(body, authorization)
             if method != "GET":
                 raise GraphFailure(405, message=f"{method} is not allowed here: this fake Graph is read-only.")
             return 200, {}, self._route(parts.path, params)
@@ -245,7 +249,7 @@ class FakeGraph:
                 return view(params, **match.groupdict())
         raise GraphFailure(400, message=f"Resource not found for the segment '{path.strip('/').split('/')[0]}'.")
 
-    def _batch(self, body: bytes) -> dict[str, Any]:
+    def _batch(self, body: bytes, authorization: str | None) -> dict[str, Any]:
         try:
             requests = json.loads(body)["requests"]
             assert isinstance(requests, list)
@@ -259,7 +263,9 @@ class FakeGraph:
             if url.startswith("http"):
                 status, headers, reply = 400, {}, error_body("BadRequest", "Use URLs relative to the version.")
             else:
-                status, headers, reply = self.handle(str(sub.get("method", "GET")).upper(), url, in_batch=True)
+                status, headers, reply = self.handle(
+                    str(sub.get("method", "GET")).upper(), url, in_batch=True, authorization=authorization
+                )
             responses.append(
                 {"id": sub.get("id"), "status": status, "headers": {"Content-Type": "application/json", **headers},
                  "body": reply}
@@ -424,9 +430,10 @@ def _handler_for(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
             if not self.path.startswith(API + "/"):
                 status, headers, reply = 404, {}, error_body("BadRequest", "Invalid version.")
             else:
-                authorized = self.headers.get("Authorization") == f"Bearer {graph.token}"
+                authorization = self.headers.get("Authorization")
                 status, headers, reply = graph.handle(
-                    self.command, self.path[len(API):], in_batch=False, body=body, authorized=authorized
+                    self.command, self.path[len(API):], in_batch=False, body=body,
+                    authorized=authorization == f"Bearer {graph.token}", authorization=authorization,
                 )
             payload = json.dumps(reply).encode()
             self.send_response(status)

@@ -1,0 +1,104 @@
+"""Read one tenant through Microsoft Graph (msgraph-sdk) into a Snapshot.
+
+`collect_snapshot` is the entry point. It only reads (DESIGN §3), and it either returns a complete
+snapshot — each source `ok`, `forbidden` or `error` — or raises one-line errors: InputError for
+missing or bad inputs, CollectionError when Graph cannot be used at all (sign-in refused, 401,
+unreachable, timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+from azure.core.credentials import TokenCredential
+
+from auditor import __version__
+from auditor.collect.auth import build_credential, token_request_options, token_scopes
+from auditor.collect.batch import BatchRunner
+from auditor.collect.clouds import Endpoints, resolve_endpoints
+from auditor.collect.collector import TenantCollector
+from auditor.collect.graph_client import GraphClient
+from auditor.collect.graph_requests import is_guid
+from auditor.collect.options import LiveOptions
+from auditor.collect.progress import CollectionProgress, make_progress
+from auditor.collect.retry import RetryPolicy, WaitBudget
+from auditor.errors import InputError
+from auditor.snapshot import CollectionTarget, Snapshot, ToolInfo
+
+# Global Administrator, Privileged Role Administrator, Cloud Application Administrator,
+# Application Administrator (DESIGN §4).
+DEFAULT_CONSENT_CAPABLE_ROLE_IDS: tuple[str, ...] = (
+    "62e90394-69f5-4237-9190-012177145e10",
+    "e8611ab8-c189-46e8-94e1-60213ab1f814",
+    "158c047a-c907-4556-b7ef-446551a6b5f7",
+    "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+)
+
+
+def _check_ids(target: CollectionTarget, role_ids: Sequence[str]) -> None:
+    named = [("app id", target.app_id), *(("legacy app id", a) for a in target.legacy_app_ids)]
+    named += [("consent-capable role id", role_id) for role_id in role_ids]
+    for what, value in named:
+        if value is not None and not is_guid(value):
+            raise InputError(f"{what} {value!r} is not a GUID")
+
+
+def collect_snapshot(
+    options: LiveOptions,
+    target: CollectionTarget,
+    consent_capable_role_ids: Sequence[str] = DEFAULT_CONSENT_CAPABLE_ROLE_IDS,
+    *,
+    retry_policy: RetryPolicy | None = None,
+    progress: CollectionProgress | None = None,
+) -> Snapshot:
+    """Read the tenant for `target` (the rule pack's app and legacy app ids) into a snapshot."""
+    _check_ids(target, consent_capable_role_ids)
+    endpoints = resolve_endpoints(options)
+    credential = build_credential(options, endpoints)
+    progress = progress or make_progress(options.quiet)
+    try:
+        return asyncio.run(
+            _collect(options, endpoints, credential, target, consent_capable_role_ids, retry_policy, progress)
+        )
+    finally:
+        progress.close()
+        close = getattr(credential, "close", None)
+        if callable(close):
+            close()
+
+
+async def _collect(
+    options: LiveOptions,
+    endpoints: Endpoints,
+    credential: TokenCredential,
+    target: CollectionTarget,
+    consent_capable_role_ids: Sequence[str],
+    retry_policy: RetryPolicy | None,
+    progress: CollectionProgress,
+) -> Snapshot:
+    budget = WaitBudget(retry_policy or RetryPolicy())
+    client = GraphClient(
+        credential,
+        endpoints,
+        scopes=token_scopes(options, endpoints),
+        token_options=token_request_options(options),
+        timeout=options.timeout,
+        budget=budget,
+        reporter=progress,
+    )
+    collected_at = datetime.now(timezone.utc)
+    try:
+        collector = TenantCollector(BatchRunner(client, budget, progress), target, consent_capable_role_ids, progress)
+        sources = await collector.collect()
+    finally:
+        await client.aclose()
+    return Snapshot(
+        tool=ToolInfo(version=__version__),
+        collected_at=collected_at,
+        graph_url=endpoints.graph_url,
+        tenant=collector.tenant(options.tenant_id),
+        target=target,
+        sources=sources,
+    )

@@ -1,0 +1,133 @@
+"""`auditor fleet TENANTS.csv --out DIR`: scan many tenants at once (issue 5, contract).
+
+Kept light at import time (the CLI imports it for `auditor --help`): the collector, the renderers and
+their libraries are imported when the command runs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from auditor.collect.options import AuthMode, Cloud, LiveOptions
+from auditor.errors import InputError
+from auditor.rulepack import Severity
+
+if TYPE_CHECKING:
+    from auditor.fleet.runner import TenantOutcome
+
+FALLBACK = "Sign-in, for rows that leave it empty"
+
+
+def fleet(
+    tenants: Annotated[
+        Path, typer.Argument(help="CSV with a header row: name, tenant_id, auth, client_id, certificate, cloud, "
+                             "graph_url, app_id, token_env (each row: a tenant_id or a graph_url).",
+                             metavar="TENANTS.csv", show_default=False)
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for fleet.json, fleet.html, fleet.xlsx and one "
+                                      "folder of reports per tenant.", show_default=False)],
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Tenants scanned at once.")] = 8,
+    formats: Annotated[
+        str, typer.Option("--format", help="Each tenant's reports, comma-separated: html, xlsx, json, junit. "
+                          "The fleet files are always written.")
+    ] = "html,xlsx,json",
+    fail_on: Annotated[
+        Severity, typer.Option("--fail-on", help="A tenant exits 1 when a finding at or above this severity fails.")
+    ] = Severity.HIGH,
+    rules: Annotated[
+        Path | None, typer.Option("--rules", help="Rule pack YAML (default: the built-in hd-meeting pack).",
+                                  show_default=False)
+    ] = None,
+    app_id: Annotated[
+        str | None, typer.Option("--app-id", help="HD Meeting's application (client) id, for rows without app_id.",
+                                 show_default=False)
+    ] = None,
+    auth: Annotated[
+        AuthMode, typer.Option("--auth", help="How to sign in. 'token' sends the variable named in the row's "
+                               "token_env (default AUDITOR_ACCESS_TOKEN) as is.", rich_help_panel=FALLBACK)
+    ] = AuthMode.DEFAULT,
+    client_id: Annotated[
+        str | None, typer.Option("--client-id", help="The auditor's own app registration (client id).",
+                                 rich_help_panel=FALLBACK, show_default=False)
+    ] = None,
+    certificate: Annotated[
+        Path | None, typer.Option("--certificate", help="PEM or PFX file for --auth certificate (a row's "
+                                  "certificate is relative to the tenants file).", rich_help_panel=FALLBACK,
+                                  show_default=False)
+    ] = None,
+    cloud: Annotated[
+        Cloud, typer.Option("--cloud", help="National cloud: sets the sign-in and Graph hosts.",
+                            rich_help_panel=FALLBACK)
+    ] = Cloud.GLOBAL,
+    graph_url: Annotated[
+        str | None, typer.Option("--graph-url", help="Override the Graph base URL.", rich_help_panel=FALLBACK,
+                                 show_default=False)
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
+) -> None:
+    """Scan every tenant of TENANTS.csv, several at once, each with its own sign-in, and write each tenant's
+    reports to DIR/<name or tenant_id>/ as 'auditor scan' would, plus fleet.json, fleet.html (worst first)
+    and fleet.xlsx.
+
+    Exit code: the most severe over all tenants (2 > 3 > 1 > 0, as for scan); 2 and nothing written
+    when the tenants file is unreadable or invalid. A tenant that fails is reported; the others go on.
+
+    Example:
+
+      auditor fleet tenants.csv --out fleet/ --auth certificate --client-id APP --certificate auditor.pem
+    """
+    from auditor.collect.clouds import resolve_endpoints
+    from auditor.collect.graph_requests import is_guid
+    from auditor.fleet.progress import FleetProgress
+    from auditor.fleet.runner import FleetJob, run_fleet
+    from auditor.fleet.summary import worst_exit
+    from auditor.fleet.tenants_file import load_tenants
+    from auditor.reporting import parse_formats
+    from auditor.rulepack import load_rule_pack
+
+    chosen = parse_formats(formats)
+    if app_id is not None and not is_guid(app_id):
+        raise InputError(f"--app-id: {app_id!r} is not a GUID (the application's client id)")
+    defaults = LiveOptions(client_id=client_id, auth=auth, certificate=certificate, cloud=cloud,
+                           graph_url=graph_url, quiet=True)
+    resolve_endpoints(defaults)  # a bad --graph-url is the command line's error, not every row's
+    pack = load_rule_pack(rules)
+    rows = load_tenants(tenants, defaults, app_id)
+    job = FleetJob(pack, chosen, fail_on, out)
+    with FleetProgress(len(rows), quiet) as progress:
+        outcomes = run_fleet(rows, job, concurrency, progress.tenant_done)
+    _write_fleet_files(out, outcomes)
+    if not quiet:
+        _print_summary(outcomes, out)
+    raise typer.Exit(int(worst_exit(outcome.exit_code for outcome in outcomes)))
+
+
+def _write_fleet_files(out: Path, outcomes: list[TenantOutcome]) -> None:
+    from auditor.fleet.summary import fleet_summary
+    from auditor.output import write_all
+    from auditor.render.fleet_html import render_fleet_html
+    from auditor.render.fleet_xlsx import render_fleet_xlsx
+
+    files = {
+        "fleet.json": fleet_summary(outcomes).to_json().encode(),
+        "fleet.html": render_fleet_html(outcomes).encode(),
+        "fleet.xlsx": render_fleet_xlsx(outcomes),
+    }
+    write_all(out, files, stale=())  # the fleet folder holds tenant folders: remove nothing else
+
+
+def _print_summary(outcomes: list[TenantOutcome], out: Path) -> None:
+    from auditor.fleet.summary import EXIT_PRECEDENCE
+    from auditor.render.fleet_html import EXIT_LABELS
+
+    codes = Counter(outcome.exit_code for outcome in outcomes)
+    counts = ", ".join(f"{codes[code]} {EXIT_LABELS[code][0].lower()}" for code in reversed(EXIT_PRECEDENCE)
+                       if codes[code])
+    typer.echo(f"Fleet of {len(outcomes)} tenants: {counts}. Overview in {out}/fleet.html", err=True)
+    for outcome in outcomes:
+        if outcome.error:  # folder names are reduced to safe characters; errors are one printable line
+            typer.echo(f"  {outcome.tenant.folder}: exit {int(outcome.exit_code)}: {outcome.error}", err=True)

@@ -1,0 +1,71 @@
+"""The fleet's outcome: `fleet.json` (issue 5, contract), the worst-first order of the reports, the exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from pydantic import BaseModel
+
+from auditor.errors import ExitCode
+from auditor.fleet.runner import TenantOutcome
+from auditor.result import Summary, Verdict
+
+FLEET_SCHEMA_VERSION = 1
+# DESIGN §6 precedence, least severe first: 2 > 3 > 1 > 0.
+EXIT_PRECEDENCE = (ExitCode.OK, ExitCode.FINDINGS, ExitCode.INCOMPLETE, ExitCode.USAGE)
+# Worst first: no verdict at all (failed before evaluation), then not known, then cannot work, then the
+# verdicts that need the most from people before HD Meeting works.
+VERDICT_ORDER = (
+    None, Verdict.UNKNOWN, Verdict.BLOCKED, Verdict.READY_VIA_WORKFLOW, Verdict.READY_VIA_USER_CONSENT, Verdict.READY,
+)
+
+
+class FleetTenant(BaseModel):
+    name: str | None  # the row's name
+    tenant_id: str | None  # the row's tenant_id, else the id Graph reported
+    verdict: Verdict | None  # None when the tenant failed before evaluation
+    summary: Summary | None
+    exit_code: int
+    error: str | None  # one line, or None
+
+
+class FleetSummary(BaseModel):
+    schema_version: int = FLEET_SCHEMA_VERSION
+    tenants: list[FleetTenant]
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2, by_alias=True) + "\n"
+
+
+def worst_exit(codes: Iterable[ExitCode]) -> ExitCode:
+    return max(codes, key=EXIT_PRECEDENCE.index, default=ExitCode.OK)
+
+
+def worst_first(outcomes: Sequence[TenantOutcome]) -> list[TenantOutcome]:
+    """By exit code precedence, then verdict, then score (lowest first); ties by folder name."""
+
+    def badness(outcome: TenantOutcome) -> tuple[int, int, float, str]:
+        result = outcome.result
+        return (
+            -EXIT_PRECEDENCE.index(outcome.exit_code),
+            VERDICT_ORDER.index(result.verdict if result else None),
+            result.summary.score if result else -1.0,
+            outcome.tenant.folder.lower(),
+        )
+
+    return sorted(outcomes, key=badness)
+
+
+def fleet_summary(outcomes: Sequence[TenantOutcome]) -> FleetSummary:
+    """The tenants in the tenants file's order."""
+    return FleetSummary(tenants=[
+        FleetTenant(
+            name=outcome.tenant.name,
+            tenant_id=outcome.tenant.tenant_id or (outcome.result.tenant.id if outcome.result else None),
+            verdict=outcome.result.verdict if outcome.result else None,
+            summary=outcome.result.summary if outcome.result else None,
+            exit_code=int(outcome.exit_code),
+            error=outcome.error,
+        )
+        for outcome in outcomes
+    ])

@@ -1,0 +1,249 @@
+"""Store runs and read them back: the runs of a tenant for `auditor history`, the last two for `auditor diff`.
+
+Every database error becomes one `HistoryError` line naming the history by its safe label.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Engine, Row, create_engine, func, insert, inspect, or_, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from auditor.drift import RuleState, RunState
+from auditor.history.location import HistoryError, HistoryLocation, locate
+from auditor.history.schema import SCHEMA_VERSION, findings, metadata, runs, schema_info
+from auditor.result import Result, Status, Verdict
+from auditor.rulepack import Severity
+
+CONNECT_TIMEOUT_SECONDS = 10
+SQLITE_BUSY_TIMEOUT_SECONDS = 30  # scans of several tenants may write at once
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One stored run without its findings: a row of `auditor history`."""
+
+    id: int
+    tenant_id: str
+    tenant_name: str
+    generated_at: datetime
+    collected_at: datetime
+    verdict: Verdict
+    score: float
+    passed: int
+    failed: int
+    errors: int
+    not_applicable: int
+    rule_pack: str
+
+
+def _utc(moment: datetime) -> datetime:
+    """Stored times are UTC; SQLite gives them back without a time zone."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _text(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; a hostile tenant string must not make storing fail.
+    return value.replace("\x00", "\ufffd")
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    detail = str(getattr(exc, "orig", None) or exc)
+    return next((line.strip() for line in detail.splitlines() if line.strip()), type(exc).__name__)
+
+
+class HistoryStore:
+    def __init__(self, engine: Engine, location: HistoryLocation) -> None:
+        self._engine = engine
+        self._location = location
+        self._ready = False
+
+    @property
+    def label(self) -> str:
+        return self._location.label
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            reason = self._location.scrub(_first_line(exc))
+            raise HistoryError(f"history {self.label}: cannot {doing} ({reason})") from None
+
+    def prepare(self, create: bool) -> None:
+        """Check the schema version; create the schema on first use when `create`."""
+        with self._errors("open the history"), self._engine.begin() as conn:
+            if not inspect(conn).has_table(schema_info.name):
+                if create:
+                    metadata.create_all(conn)
+                    conn.execute(insert(schema_info).values(version=SCHEMA_VERSION))
+                    self._ready = True
+                return
+            version = conn.execute(select(func.max(schema_info.c.version))).scalar()
+        if version is None:
+            raise HistoryError(f"history {self.label}: no schema version recorded (not an auditor history?)")
+        if version > SCHEMA_VERSION:
+            raise HistoryError(
+                f"history {self.label}: schema version {version} is newer than this auditor supports "
+                f"({SCHEMA_VERSION}); upgrade auditor"
+            )
+        self._ready = True
+
+    def record(self, result: Result) -> int:
+        """Store one run with its findings; returns the run's id."""
+        summary = result.summary
+        row = {
+            "tenant_id": result.tenant.id,
+            "tenant_name": _text(result.tenant.display_name),
+            "collected_at": _utc(result.collected_at),
+            "generated_at": _utc(result.generated_at),
+            "verdict": result.verdict.value,
+            "score": summary.score,
+            "passed": summary.passed,
+            "failed": summary.fail,
+            "errors": summary.error,
+            "not_applicable": summary.not_applicable,
+            "rule_pack_id": result.rule_pack.id,
+            "rule_pack_version": result.rule_pack.version,
+            "tool_version": result.tool.version,
+            "app_id": result.app.app_id,
+        }
+        documents = result.to_dict()["findings"]  # evidence and acceptance as plain JSON
+        with self._errors("store the run"), self._engine.begin() as conn:
+            run_id = conn.execute(insert(runs).values(row)).inserted_primary_key[0]
+            conn.execute(
+                insert(findings),
+                [
+                    {
+                        "run_id": run_id,
+                        "position": position,
+                        "rule_id": finding.rule_id,
+                        "title": _text(finding.title),
+                        "category": _text(finding.category),
+                        "severity": finding.severity.value,
+                        "status": finding.status.value,
+                        "message": _text(finding.message),
+                        "evidence": document["evidence"],
+                        "accepted": document.get("accepted"),
+                    }
+                    for position, (finding, document) in enumerate(zip(result.findings, documents, strict=True))
+                ],
+            )
+        return int(run_id)
+
+    def summaries(self, tenant: str | None = None) -> list[RunSummary]:
+        """Runs (all tenants, or those matching `tenant` by id or name), per tenant, newest first."""
+        if not self._ready:
+            return []
+        query = select(runs).order_by(runs.c.tenant_name, runs.c.tenant_id, runs.c.generated_at.desc(),
+                                      runs.c.id.desc())
+        if tenant:
+            key = tenant.lower()
+            query = query.where(or_(func.lower(runs.c.tenant_id) == key, func.lower(runs.c.tenant_name) == key))
+        with self._errors("read the history"), self._engine.connect() as conn:
+            return [_summary(row) for row in conn.execute(query)]
+
+    def latest(self, tenant_id: str, count: int = 1) -> list[RunState]:
+        """The tenant's `count` most recent runs with their findings, oldest first."""
+        if not self._ready:
+            return []
+        newest = (
+            select(runs)
+            .where(runs.c.tenant_id == tenant_id)
+            .order_by(runs.c.generated_at.desc(), runs.c.id.desc())
+            .limit(count)
+        )
+        states = []
+        with self._errors("read the history"), self._engine.connect() as conn:
+            for run in reversed(list(conn.execute(newest))):
+                rows = conn.execute(select(findings).where(findings.c.run_id == run.id).order_by(findings.c.position))
+                states.append(_state(run, rows))
+        return states
+
+
+def _summary(row: Row[Any]) -> RunSummary:
+    return RunSummary(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        tenant_name=row.tenant_name,
+        generated_at=_utc(row.generated_at),
+        collected_at=_utc(row.collected_at),
+        verdict=Verdict(row.verdict),
+        score=row.score,
+        passed=row.passed,
+        failed=row.failed,
+        errors=row.errors,
+        not_applicable=row.not_applicable,
+        rule_pack=f"{row.rule_pack_id} {row.rule_pack_version}",
+    )
+
+
+def _state(run: Row[Any], rows: Iterable[Row[Any]]) -> RunState:
+    rules = []
+    for row in rows:
+        accepted = row.accepted or {}
+        status = Status(row.status)
+        waived = status is Status.FAIL and bool(accepted) and not accepted.get("expired", True)
+        rules.append(RuleState(row.rule_id, row.title, Severity(row.severity), status, row.evidence, waived))
+    return RunState(
+        tenant_id=run.tenant_id,
+        tenant_name=run.tenant_name,
+        generated_at=_utc(run.generated_at),
+        collected_at=_utc(run.collected_at),
+        verdict=Verdict(run.verdict),
+        score=run.score,
+        rules=tuple(rules),
+    )
+
+
+def _engine(location: HistoryLocation) -> Engine:
+    if location.is_postgres:
+        return create_engine(location.url, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
+    return create_engine(location.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+
+
+def _create_private_file(location: HistoryLocation) -> None:
+    """Create the SQLite file with mode 0600 first: the history describes tenants' security."""
+    path = location.sqlite_file
+    if path is None or path.exists():
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError as exc:
+        raise HistoryError(f"history {location.label}: cannot create the file ({exc.strerror or exc})") from None
+
+
+def open_history(value: str, *, create: bool) -> HistoryStore:
+    """Open the history at `value` (a path or a database URL) and check its schema.
+
+    With `create` (storing runs) the schema is created on first use; without it (reading), a missing
+    SQLite file is an error and an empty database simply has no runs.
+    """
+    location = locate(value)
+    if create:
+        _create_private_file(location)
+    elif location.sqlite_file is not None and not location.sqlite_file.is_file():
+        raise HistoryError(f"history {location.label}: file not found")
+    store = HistoryStore(_engine(location), location)
+    try:
+        store.prepare(create)
+    except HistoryError:
+        store.close()
+        raise
+    return store

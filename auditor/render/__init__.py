@@ -1,0 +1,1 @@
+"""Renderers: the HTML report, the Excel workbook and the JUnit XML, each from a ReportContext."""

@@ -1,0 +1,415 @@
+"""`auditor fleet` end to end (issue 5 Fleet, issue 7 point 6): many fake tenants over real HTTP on 127.0.0.1.
+
+Each tenant gets its reports as `scan` writes them, fleet.json / fleet.html / fleet.xlsx tell the whole
+fleet worst first, one tenant's failure does not stop the others, the exit code follows DESIGN §6
+precedence, a bad tenants file is one line and exit 2 with nothing written, and no tenant's token
+ever reaches another tenant's Graph.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from rich.console import Console
+
+from auditor.collect.options import LiveOptions
+from auditor.errors import ExitCode
+from auditor.fleet import runner
+from auditor.fleet.progress import FleetProgress
+from auditor.fleet.summary import worst_exit
+from auditor.fleet.tenants_file import TenantRow, folder_name
+from tests.conftest import Run
+from tests.fakegraph import scenarios
+from tests.fakegraph.server import FakeGraph, unused_local_url
+from tests.fakegraph.tenant import HDM_APP_ID
+
+Cli = Callable[..., Run]
+StartGraph = Callable[..., FakeGraph]
+FLEET_KEYS = {"name", "tenant_id", "verdict", "summary", "exit_code", "error"}
+
+
+def write_tenants(path: Path, rows: list[dict[str, str]]) -> Path:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def token_row(name: str, server: FakeGraph | str, token_env: str, **extra: str) -> dict[str, str]:
+    url = server if isinstance(server, str) else server.base_url
+    return {"name": name, "graph_url": url, "auth": "token", "token_env": token_env, **extra}
+
+
+def fleet_json(out: Path) -> dict[str, Any]:
+    return json.loads((out / "fleet.json").read_text())
+
+
+def by_name(fleet: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {tenant["name"]: tenant for tenant in fleet["tenants"]}
+
+
+def html_names(out: Path) -> list[str]:
+    return re.findall(r'<div class="name">(.*?)</div>', (out / "fleet.html").read_text())
+
+
+# --- a mixed fleet -------------------------------------------------------------------------------------
+
+MIXED_ORDER = ["Bad token", "Down", "Forbidden", "Tailspin", "Northwind", "Wingtip", "Fabrikam"]
+
+
+@pytest.fixture
+def mixed_fleet(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Run, Path]]:
+    """Four healthy tenants with different verdicts, one with a wrong token, one unreachable, one 403."""
+    fabrikam = fake_graph(scenarios.fully_consented())
+    monkeypatch.setenv("AUDITOR_ACCESS_TOKEN", fabrikam.token)  # Fabrikam's row relies on the defaults
+    servers = {
+        "Northwind": fake_graph(scenarios.workflow_only(), page_size=2),
+        "Tailspin": fake_graph(scenarios.disabled_app()),
+        "Wingtip": fake_graph(scenarios.legacy_user_consent()),
+        "Forbidden": fake_graph(scenarios.fully_consented()),
+    }
+    servers["Forbidden"].fail(r"authorizationPolicy", 403, times=None)
+    rows = [{"name": "Fabrikam", "tenant_id": "fabrikam.onmicrosoft.com"}]
+    for name, server in servers.items():
+        monkeypatch.setenv(f"TOKEN_{name.upper()}", server.token)
+        rows.append(token_row(name, server, f"TOKEN_{name.upper()}"))
+    monkeypatch.setenv("WRONG_TOKEN", "not-the-token-of-this-tenant")
+    rows.append(token_row("Bad token", servers["Tailspin"], "WRONG_TOKEN"))
+    rows.append(token_row("Down", unused_local_url(), "TOKEN_WINGTIP"))
+    tenants = write_tenants(tmp_path / "tenants.csv", rows)
+    out = tmp_path / "fleet"
+    run = cli("fleet", str(tenants), "--out", str(out), "--app-id", HDM_APP_ID, "--concurrency", "4",
+              "--auth", "token", "--graph-url", fabrikam.base_url)
+    yield run, out
+
+
+def test_mixed_fleet_exits_with_the_most_severe_tenant_code(mixed_fleet: tuple[Run, Path]) -> None:
+    run, _ = mixed_fleet
+    assert run.code == ExitCode.INCOMPLETE, run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_fleet_json_reports_every_tenant_in_file_order(mixed_fleet: tuple[Run, Path]) -> None:
+    _, out = mixed_fleet
+    fleet = fleet_json(out)
+    assert fleet["schema_version"] == 1
+    assert [t["name"] for t in fleet["tenants"]] == [
+        "Fabrikam", "Northwind", "Tailspin", "Wingtip", "Forbidden", "Bad token", "Down"]
+    assert all(set(tenant) == FLEET_KEYS for tenant in fleet["tenants"])
+    tenants = by_name(fleet)
+    expected = {
+        "Fabrikam": ("ready", 1), "Northwind": ("ready-via-workflow", 1), "Tailspin": ("blocked", 1),
+        "Wingtip": ("ready-via-user-consent", 1), "Forbidden": ("unknown", 3), "Bad token": (None, 3),
+        "Down": (None, 3),
+    }
+    assert {name: (t["verdict"], t["exit_code"]) for name, t in tenants.items()} == expected
+    assert tenants["Fabrikam"]["tenant_id"] == "fabrikam.onmicrosoft.com"
+    assert all(tenants[name]["error"] is None for name in ("Fabrikam", "Northwind", "Tailspin", "Wingtip"))
+    assert tenants["Bad token"]["summary"] is None and "401" in tenants["Bad token"]["error"]
+    assert tenants["Down"]["summary"] is None and tenants["Down"]["error"]
+    forbidden = tenants["Forbidden"]
+    assert "Authorization_RequestDenied" in forbidden["error"] and "HDM-UC-01" in forbidden["error"]
+    assert forbidden["summary"]["error"] >= 1
+    assert all("\n" not in (t["error"] or "") for t in fleet["tenants"])
+
+
+def test_each_tenant_gets_the_reports_scan_writes(mixed_fleet: tuple[Run, Path]) -> None:
+    _, out = mixed_fleet
+    tenants = by_name(fleet_json(out))
+    for name in ("Fabrikam", "Northwind", "Tailspin", "Wingtip", "Forbidden"):
+        folder = out / name
+        assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.xlsx", "result.json"]
+        result = json.loads((folder / "result.json").read_text())
+        assert (result["verdict"], result["summary"]) == (tenants[name]["verdict"], tenants[name]["summary"])
+    assert not (out / "Badtoken").exists() and not (out / "Down").exists()
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["fleet.html", "fleet.json", "fleet.xlsx"]
+
+
+def test_fleet_html_lists_the_worst_first_with_links(mixed_fleet: tuple[Run, Path]) -> None:
+    _, out = mixed_fleet
+    assert html_names(out) == MIXED_ORDER
+    page = (out / "fleet.html").read_text()
+    links = re.findall(r'href="([^"]+)"', page)
+    assert sorted(links) == sorted(f"{name}/report.html" for name in MIXED_ORDER[2:])
+    assert all((out / link).is_file() for link in links)
+    assert "<script" not in page and "http://" not in page.split("<body>")[1]
+
+
+def test_fleet_xlsx_has_one_row_per_tenant_worst_first(mixed_fleet: tuple[Run, Path]) -> None:
+    _, out = mixed_fleet
+    ws = load_workbook(out / "fleet.xlsx")["Fleet"]
+    rows = list(ws.iter_rows(values_only=True))
+    header = rows[0]
+    names = [row[header.index("Name")] for row in rows[1:]]
+    assert names == MIXED_ORDER
+    codes = [row[header.index("Exit code")] for row in rows[1:]]
+    assert codes == [3, 3, 3, 1, 1, 1, 1]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref
+
+
+def test_failed_tenants_are_named_on_stderr(mixed_fleet: tuple[Run, Path]) -> None:
+    run, _ = mixed_fleet
+    lines = run.stderr.strip().splitlines()
+    assert lines[0].startswith("Fleet of 7 tenants: 3 incomplete, 4 findings.")
+    assert sorted(line.split(":")[0].strip() for line in lines[1:]) == ["Badtoken", "Down", "Forbidden"]
+
+
+# --- exit codes ----------------------------------------------------------------------------------------
+
+
+def test_clean_fleet_exits_0(cli: Cli, fake_graph: StartGraph, tmp_path: Path) -> None:
+    server = fake_graph(scenarios.fully_consented())
+    tenants = write_tenants(tmp_path / "t.csv", [{"name": "A", "graph_url": server.base_url},
+                                                 {"name": "B", "graph_url": server.base_url}])
+    run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--auth", "token", "--fail-on", "critical",
+              "--app-id", HDM_APP_ID, "--quiet", "--format", "json")
+    assert (run.code, run.stderr) == (0, "")
+    assert [t["exit_code"] for t in fleet_json(tmp_path / "out")["tenants"]] == [0, 0]
+    assert sorted(p.name for p in (tmp_path / "out" / "A").iterdir()) == ["result.json"]
+
+
+def test_a_tenant_input_error_gives_exit_2_and_the_others_go_on(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = fake_graph(scenarios.fully_consented())
+    monkeypatch.delenv("UNSET_TOKEN", raising=False)
+    tenants = write_tenants(tmp_path / "t.csv", [
+        token_row("Good", server, "AUDITOR_ACCESS_TOKEN"),
+        token_row("No token", server, "UNSET_TOKEN"),
+        token_row("Down", unused_local_url(), "AUDITOR_ACCESS_TOKEN"),
+    ])
+    run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--fail-on", "critical", "--quiet")
+    assert run.code == ExitCode.USAGE
+    tenants_out = by_name(fleet_json(tmp_path / "out"))
+    assert tenants_out["Good"]["exit_code"] == 0 and (tmp_path / "out" / "Good" / "report.html").is_file()
+    assert tenants_out["No token"]["exit_code"] == 2 and "UNSET_TOKEN" in tenants_out["No token"]["error"]
+    assert tenants_out["Down"]["exit_code"] == 3
+    assert html_names(tmp_path / "out") == ["No token", "Down", "Good"]
+
+
+@pytest.mark.parametrize(
+    ("codes", "worst"),
+    [([], 0), ([0, 1, 0], 1), ([1, 3, 0], 3), ([3, 2, 1], 2), ([2, 0], 2), ([0], 0)],
+)
+def test_worst_exit_follows_design_precedence(codes: list[int], worst: int) -> None:
+    assert worst_exit(ExitCode(code) for code in codes) == worst
+
+
+# --- isolation (issue 7 point 6) -----------------------------------------------------------------------
+
+
+def meet_before_collecting(monkeypatch: pytest.MonkeyPatch, parties: int) -> dict[str, int]:
+    """Make `parties` tenants wait for each other before they collect, so they really overlap; count the peak."""
+    barrier = threading.Barrier(parties, timeout=20)
+    lock = threading.Lock()
+    seen = {"active": 0, "peak": 0}
+    collect = runner.collect_snapshot
+
+    def overlapping(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            seen["active"] += 1
+            seen["peak"] = max(seen["peak"], seen["active"])
+        try:
+            barrier.wait()
+            return collect(*args, **kwargs)
+        finally:
+            with lock:
+                seen["active"] -= 1
+
+    monkeypatch.setattr(runner, "collect_snapshot", overlapping)
+    return seen
+
+
+def test_each_tenant_graph_sees_only_its_own_token(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    servers = [fake_graph(scenario()) for scenario in (
+        scenarios.fully_consented, scenarios.workflow_only, scenarios.disabled_app, scenarios.legacy_user_consent)]
+    rows = []
+    for number, server in enumerate(servers[:-1]):
+        monkeypatch.setenv(f"TENANT_{number}_TOKEN", server.token)
+        rows.append(token_row(f"tenant-{number}", server, f"TENANT_{number}_TOKEN"))
+    monkeypatch.setenv("AUDITOR_ACCESS_TOKEN", servers[-1].token)
+    rows.append({"name": "default-token", "graph_url": servers[-1].base_url, "auth": "token"})
+    meet_before_collecting(monkeypatch, parties=len(servers))
+    tenants = write_tenants(tmp_path / "t.csv", rows)
+    run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--app-id", HDM_APP_ID, "--quiet")
+    assert run.code == ExitCode.FINDINGS, run.stderr
+    tokens = {server.token for server in servers}
+    for server in servers:
+        sent = {request.authorization for request in server.requests}
+        assert sent == {f"Bearer {server.token}"}
+        assert all(request.authorized for request in server.requests)
+        assert not any(other in (header or "") for header in sent for other in tokens - {server.token})
+
+
+def test_concurrency_is_bounded(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = fake_graph(scenarios.fully_consented())
+    seen = meet_before_collecting(monkeypatch, parties=2)
+    tenants = write_tenants(tmp_path / "t.csv", [{"name": f"t{n}", "graph_url": server.base_url} for n in range(6)])
+    run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--auth", "token", "--concurrency", "2",
+              "--quiet", "--format", "json")
+    assert run.code == ExitCode.FINDINGS, run.stderr
+    assert seen["peak"] == 2
+
+
+def test_twenty_tenants_in_one_fleet(cli: Cli, fake_graph: StartGraph, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    kinds = (scenarios.fully_consented, scenarios.workflow_only, scenarios.disabled_app, scenarios.legacy_user_consent)
+    rows = []
+    for number in range(20):
+        server = fake_graph(kinds[number % len(kinds)]())
+        monkeypatch.setenv(f"T{number}", server.token)
+        rows.append(token_row(f"tenant-{number:02}", server, f"T{number}"))
+    tenants = write_tenants(tmp_path / "t.csv", rows)
+    started = time.perf_counter()
+    run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--app-id", HDM_APP_ID, "--quiet")
+    elapsed = time.perf_counter() - started
+    assert run.code == ExitCode.FINDINGS, run.stderr
+    fleet = fleet_json(tmp_path / "out")
+    assert [t["verdict"] for t in fleet["tenants"]] == ["ready", "ready-via-workflow", "blocked",
+                                                         "ready-via-user-consent"] * 5
+    print(f"20-tenant fleet: {elapsed:.2f} s")
+
+
+# --- invalid tenants files -----------------------------------------------------------------------------
+
+GOOD = "name,graph_url,auth\nok,http://127.0.0.1:9/v1.0,token\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("name,tenant_id,colour\nA,contoso,blue\n", r"row 1: unknown column 'colour'"),
+        ("name,tenant_id,name\nA,contoso,B\n", r"row 1: column 'name' appears twice"),
+        (GOOD + "B,,\n", r"row 3: give a tenant_id or a graph_url"),
+        (GOOD + "B,http://127.0.0.1:9/v1.0,token\nC,http://127.0.0.1:9/v1.0,foo\n", r"row 4: unknown auth 'foo'"),
+        ("name,tenant_id,cloud\nA,contoso,mars\n", r"row 2: unknown cloud 'mars'"),
+        ("name,tenant_id,app_id\nA,contoso,not-a-guid\n", r"row 2: app_id 'not-a-guid' is not a GUID"),
+        ("name,tenant_id,auth,token_env\nA,contoso,secret,MY_TOKEN\n", r"row 2: token_env goes with auth token"),
+        ("name,tenant_id,auth,token_env\nA,contoso,token,MY TOKEN\n", r"row 2: token_env 'MY TOKEN' is not"),
+        ("name,graph_url\nA,http://evil.example.com/v1.0\n", r"row 2: .*plain http is only allowed"),
+        ("name,tenant_id\nContoso,a\ncontoso,b\n", r"rows 2 and 3 both write to folder 'contoso'"),
+        ("name,tenant_id\n../..,a\n", r"row 2: name '../..' leaves no folder name"),
+        ("name,tenant_id\nfleet.json,a\n", r"row 2: 'fleet.json' cannot be a tenant's folder name"),
+        ("tenant_id,name\na,b,c\n", r"row 2: 3 values but 2 columns"),
+        ("name,tenant_id,\nA,a,\n", r"row 1: column 3 has no name"),
+        ("", r"empty tenants file"),
+        ("\n\n", r"empty tenants file"),
+        ("name,tenant_id\n", r"no tenants below the header row"),
+        ('name,tenant_id\n"A,a\n', r"row 2: not valid CSV|row 2: give a tenant_id"),
+    ],
+)
+def test_invalid_tenants_file_is_one_line_exit_2_and_nothing_written(
+    cli: Cli, tmp_path: Path, content: str, message: str
+) -> None:
+    tenants = tmp_path / "tenants.csv"
+    tenants.write_text(content, encoding="utf-8")
+    run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--auth", "token", "--quiet")
+    assert run.code == ExitCode.USAGE
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert re.search(message, run.stderr), run.stderr
+    assert str(tenants) in run.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_non_utf8_and_missing_tenants_files_are_exit_2(cli: Cli, tmp_path: Path) -> None:
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("name,tenant_id\nM\xfcller,a\n".encode("latin-1"))
+    for path, message in ((latin1, "not UTF-8"), (tmp_path / "missing.csv", "not found")):
+        run = cli("fleet", str(path), "--out", str(tmp_path / "out"), "--quiet")
+        assert (run.code, len(run.stderr.strip().splitlines())) == (2, 1), run.stderr
+        assert message in run.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_command_line_options_are_exit_2(cli: Cli, tmp_path: Path) -> None:
+    tenants = tmp_path / "t.csv"
+    tenants.write_text(GOOD)
+    for extra in (["--format", "pdf"], ["--app-id", "nope"], ["--graph-url", "ftp://x"], ["--concurrency", "0"]):
+        run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), *extra)
+        assert run.code == 2, (extra, run.stderr)
+    assert not (tmp_path / "out").exists()
+
+
+def test_bom_case_and_blank_rows_are_accepted(cli: Cli, fake_graph: StartGraph, tmp_path: Path) -> None:
+    server = fake_graph(scenarios.fully_consented())
+    tenants = tmp_path / "t.csv"
+    tenants.write_text(f"\ufeffName , Graph_URL\n\n ok , {server.base_url} \n,\n", encoding="utf-8")
+    run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--auth", "token", "--quiet",
+              "--format", "json")
+    assert run.code == ExitCode.FINDINGS, run.stderr
+    assert [t["name"] for t in fleet_json(tmp_path / "out")["tenants"]] == ["ok"]
+
+
+# --- hostile names -------------------------------------------------------------------------------------
+
+HOSTILE = ["<script>alert(1)</script>", '=HYPERLINK("http://evil.example/x","click")', "../../etc"]
+
+
+def test_hostile_tenant_names_stay_inert_in_folders_html_and_excel(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path
+) -> None:
+    server = fake_graph(scenarios.fully_consented())
+    tenants = write_tenants(tmp_path / "t.csv", [{"name": name, "graph_url": server.base_url} for name in HOSTILE])
+    out = tmp_path / "work" / "out"
+    run = cli("fleet", str(tenants), "--out", str(out), "--auth", "token", "--quiet")
+    assert run.code == ExitCode.FINDINGS, run.stderr
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["HYPERLINKhttpevil.examplexclick", "etc",
+                                                                    "scriptalert1script"]
+    assert [p.name for p in (tmp_path / "work").iterdir()] == ["out"]  # nothing escaped the output folder
+    page = (out / "fleet.html").read_text()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'href="http://evil' not in page
+    ws = load_workbook(out / "fleet.xlsx")["Fleet"]
+    cells = {cell.value: cell for row in ws.iter_rows(min_row=2, max_col=1) for cell in row}
+    assert set(cells) == set(HOSTILE)
+    assert all(cell.data_type == "s" for cell in cells.values())
+    assert [t["name"] for t in fleet_json(out)["tenants"]] == HOSTILE
+
+
+@pytest.mark.parametrize(
+    ("name", "folder"),
+    [("Contoso Ltd.", "ContosoLtd"), ("Ökotech GmbH", "OkotechGmbH"), ("a/b\\c", "abc"), ("..", ""),
+     (".hidden", "hidden"), ("x" * 300, "x" * 100), ("名前", ""), ("tenant_01-b.eu", "tenant_01-b.eu")],
+)
+def test_folder_names_keep_only_safe_characters(name: str, folder: str) -> None:
+    assert folder_name(name) == folder
+
+
+# --- progress ------------------------------------------------------------------------------------------
+
+
+def test_progress_bar_counts_done_failed_and_remaining() -> None:
+    console = Console(file=StringIO(), force_terminal=True, width=120)
+    tenant = TenantRow(2, "a", None, "a", LiveOptions(), None)
+    with FleetProgress(3, quiet=False, console=console) as progress:
+        progress.tenant_done(runner.TenantOutcome(tenant, ExitCode.FINDINGS))
+        progress.tenant_done(runner.TenantOutcome(tenant, ExitCode.INCOMPLETE, error="down"))
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", console.file.getvalue())
+    assert "1 done · 1 failed · 1 remaining" in text
+
+
+def test_progress_is_silent_when_quiet_or_not_a_terminal() -> None:
+    for console, quiet in ((Console(file=StringIO(), force_terminal=True), True),
+                           (Console(file=StringIO(), force_terminal=False), False)):
+        with FleetProgress(1, quiet=quiet, console=console) as progress:
+            progress.tenant_done(runner.TenantOutcome(TenantRow(2, "a", None, "a", LiveOptions(), None),
+                                                      ExitCode.OK))
+        assert console.file.getvalue() == ""

@@ -1,0 +1,169 @@
+"""The Excel workbook: opens in openpyxl and pandas, every sheet filterable, formula-like tenant text inert."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import replace
+from datetime import datetime
+from io import BytesIO
+
+import pandas as pd
+import pytest
+from openpyxl import Workbook, load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from auditor.render.xlsx import FORMULA_PREFIXES, render_xlsx
+from tests import report_samples as samples
+
+SHEETS = ["Summary", "Findings", "Changes", "Grants", "App permissions", "Reviewers", "Consent requests",
+          "Leftovers", "Sources"]
+TABLE_SHEETS = SHEETS[1:]
+
+
+@pytest.fixture(scope="module")
+def ordinary_bytes() -> bytes:
+    return render_xlsx(samples.ordinary())
+
+
+@pytest.fixture(scope="module")
+def hostile_bytes() -> bytes:
+    return render_xlsx(samples.hostile())
+
+
+def workbook(data: bytes) -> Workbook:
+    return load_workbook(BytesIO(data))
+
+
+def header(ws: Worksheet) -> list[str]:
+    return [c.value for c in ws[1]]
+
+
+def column(ws: Worksheet, name: str) -> list[object]:
+    index = header(ws).index(name)
+    return [row[index] for row in ws.iter_rows(min_row=2, values_only=True)]
+
+
+def test_sheets_open_in_openpyxl_and_pandas(ordinary_bytes: bytes) -> None:
+    assert workbook(ordinary_bytes).sheetnames == SHEETS
+    frames = pd.read_excel(BytesIO(ordinary_bytes), sheet_name=None)
+    assert list(frames) == SHEETS
+    assert len(frames["Findings"]) == 17
+    assert len(frames["Reviewers"]) == 3 and len(frames["Sources"]) == 7
+
+
+@pytest.mark.parametrize("name", TABLE_SHEETS)
+def test_table_sheets_have_a_frozen_styled_filtered_header(ordinary_bytes: bytes, name: str) -> None:
+    ws = workbook(ordinary_bytes)[name]
+    assert ws.freeze_panes == "A2"
+    first = ws["A1"]
+    assert first.font.bold and first.fill.fgColor.rgb.endswith("1F3864")
+    assert ws.auto_filter.ref == f"A1:{ws.cell(1, ws.max_column).column_letter}{ws.max_row}"
+    assert all(ws.column_dimensions[c.column_letter].width > 8 for c in ws[1])
+
+
+def test_findings_sheet_has_the_consultant_columns(ordinary_bytes: bytes) -> None:
+    ws = workbook(ordinary_bytes)["Findings"]
+    assert header(ws) == ["ID", "Title", "Category", "Severity", "Status", "Message", "Evidence", "Remediation",
+                          "Frameworks", "References", "Risk acceptance", "Owner", "Due date", "Remediation status"]
+    assert column(ws, "ID") == [f.rule_id for f in samples.ordinary().result.findings]
+    assert set(column(ws, "Owner")) == {None, "it-security@contoso.com"}
+    assert "Microsoft Graph PowerShell:" in column(ws, "Remediation")[0]
+    assert column(ws, "Frameworks")[0] == "CIS M365: 5.1.5.2\nScubaGear: MS.AAD.5.3v1\nEIDSCA: EIDSCA.CR01"
+    validation = ws.data_validations.dataValidation[0]
+    assert validation.formula1 == '"Open,In progress,Done,Accepted risk"' and "N2:N18" in str(validation.sqref)
+    assert ws["F2"].alignment.wrap_text
+
+
+def test_risk_acceptance_fills_the_consultant_columns(ordinary_bytes: bytes) -> None:
+    ws = workbook(ordinary_bytes)["Findings"]
+    row = dict(zip(header(ws), next(r for r in ws.iter_rows(values_only=True) if r[0] == "HDM-ACW-06"), strict=True))
+    assert row["Risk acceptance"].startswith("Risk accepted until 2025-06-30 by it-security@contoso.com")
+    assert (row["Owner"], row["Due date"], row["Remediation status"]) == (
+        "it-security@contoso.com", datetime(2025, 6, 30), "Accepted risk")
+
+
+def test_changes_sheet_only_with_a_previous_scan(ordinary_bytes: bytes) -> None:
+    ws = workbook(ordinary_bytes)["Changes"]
+    rows = {row[0]: row for row in ws.iter_rows(min_row=2, values_only=True)}
+    assert rows["HDM-REQ-01"][3:6] == ("Regressed", "Pass", "Fail")
+    assert rows["HDM-ACW-01"][3:6] == ("Improved", "Fail", "Pass")
+    assert len(rows) == 17
+    plain = render_xlsx(replace(samples.ordinary(), drift=None))
+    assert "Changes" not in workbook(plain).sheetnames
+
+
+def test_status_cells_are_coloured(ordinary_bytes: bytes) -> None:
+    ws = workbook(ordinary_bytes)["Findings"]
+    fills = {row[4].value: row[4].fill.fgColor.rgb[-6:] for row in ws.iter_rows(min_row=2)}
+    assert fills == {"Pass": "C6EFCE", "Fail": "FFC7CE", "Not applicable": "E7E6E6"}
+    hostile = workbook(render_xlsx(samples.hostile()))["Findings"]
+    assert {row[4].fill.fgColor.rgb[-6:] for row in hostile.iter_rows(min_row=2) if row[4].value == "Error"} == {
+        "F8CBAD"}
+
+
+def test_summary_shows_verdict_score_counts_and_a_chart(ordinary_bytes: bytes) -> None:
+    ws = workbook(ordinary_bytes)["Summary"]
+    rows = list(ws.iter_rows(values_only=True))
+    values = {row[0]: row[1] for row in rows if row[0]}  # the facts in A:B
+    values |= {row[3]: row[4] for row in rows if len(row) > 4 and row[3]}  # the counts in D:E
+    assert values["Verdict"] == "Ready via the admin consent workflow"
+    assert values["Score (0–100)"] == 54.5
+    assert values["Tenant"] == "Contoso Ltd" and values["Prepared by"] == "Fabrikam Consulting · J. Doe"
+    assert values["Collected at (UTC)"] == datetime(2025, 5, 12, 8, 30)
+    assert "global consent" in values["Next steps"]
+    assert (values["Fail"], values["Error"], values["Pass"], values["Not applicable"]) == (5, 0, 6, 6)
+    assert values["Medium"] == 3  # failing medium rules, first count column of the severity table
+    with zipfile.ZipFile(BytesIO(ordinary_bytes)) as archive:
+        assert any(name.startswith("xl/charts/chart") for name in archive.namelist())
+
+
+def test_tenant_tables_hold_typed_values(ordinary_bytes: bytes) -> None:
+    wb = workbook(ordinary_bytes)
+    requests = wb["Consent requests"]
+    assert column(requests, "Created")[0] == datetime(2025, 4, 29, 22, 55)
+    assert column(requests, "Age (days)") == [12.4, 3.0]
+    assert column(requests, "Overdue") == ["yes", "no"]
+    reviewers = wb["Reviewers"]
+    assert column(reviewers, "Enabled users")[2] == "adele@contoso.com, alex@contoso.com"
+    assert reviewers.cell(3, header(reviewers).index("Resolved") + 1).fill.fgColor.rgb.endswith("FFC7CE")
+
+
+# --- safety ------------------------------------------------------------------------------------
+
+
+def test_formula_like_text_is_stored_as_text(hostile_bytes: bytes) -> None:
+    wb = workbook(hostile_bytes)
+    risky = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row
+             if isinstance(c.value, str) and c.value.startswith(FORMULA_PREFIXES)]
+    assert len(risky) > 50
+    assert {c.data_type for c in risky} == {"s"}
+    assert all(c.quotePrefix for c in risky)
+    assert samples.FORMULA in column(wb["Grants"], "Client")
+
+
+def test_no_formula_or_external_link_in_the_file(hostile_bytes: bytes) -> None:
+    with zipfile.ZipFile(BytesIO(hostile_bytes)) as archive:
+        names = archive.namelist()
+        sheets = [archive.read(name).decode() for name in names if name.startswith("xl/worksheets/")]
+    assert not [name for name in names if "externalLink" in name]
+    assert sheets and not any(re.search(r"<f[ >]", xml) for xml in sheets)
+    assert not any("evil.example" in xml and "<hyperlink" in xml for xml in sheets)
+
+
+def test_control_characters_are_replaced_not_fatal(hostile_bytes: bytes) -> None:
+    frames = pd.read_excel(BytesIO(hostile_bytes), sheet_name=None)
+    clients = list(frames["Grants"]["Client"])
+    assert "Ctrl\ufffd\ufffd\ufffd\ufffd\ufffd-name\ufffd" in clients
+    assert samples.XSS_IMG in clients and samples.FORMULA in clients
+
+
+def test_large_tables_keep_every_row() -> None:
+    data = render_xlsx(samples.large(20_000))
+    grants = pd.read_excel(BytesIO(data), sheet_name="Grants")
+    assert len(grants) == 20_000
+    assert grants["Scope"].value_counts().to_dict() == {"User.Read": 6667, "Calendars.ReadWrite": 6667,
+                                                        "offline_access": 6666}
+    with zipfile.ZipFile(BytesIO(data)) as archive:
+        sheet = archive.read(f"xl/worksheets/sheet{SHEETS.index('Grants') + 1}.xml").decode()
+    assert '<autoFilter ref="A1:H20001"' in sheet

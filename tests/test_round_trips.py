@@ -1,0 +1,72 @@
+"""Issue 6, target 1: a full scan of a tenant whose lists fit in one page costs at most three HTTP
+requests to Graph (a `$batch` counts once): one round of independent reads, one round for what
+their ids name, one for what those name.
+
+The counts are exact and deterministic, so any change in how the collector groups its requests
+shows here. `many_objects` is the one shape above three: its 26 service principals need 78 list
+requests in round 2 (93 with the reviewers), and Graph takes at most 20 requests per `$batch`
+(1 + 5 calls).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run
+from tests.fakegraph import scenarios
+from tests.fakegraph.contract import violations
+from tests.fakegraph.fixtures import cli_args
+from tests.fakegraph.server import FakeGraph
+from tests.fakegraph.tenant import HDM_APP_ID, FakeTenant
+
+ONE_PAGE = 999  # Graph's largest page: every list of these tenants fits in one
+
+# Scenario → (HTTP requests of a full scan, requests inside them).
+EXPECTED: dict[str, tuple[int, int]] = {
+    "deleted_reviewer": (2, 16),
+    "disabled_app": (2, 16),
+    "fully_consented": (2, 16),
+    "legacy_user_consent": (2, 13),
+    "lookalikes_and_leftovers": (2, 19),
+    "many_objects": (6, 105),
+    "workflow_only": (3, 23),
+}
+TYPICAL_LIMIT = 3
+
+
+def _scenarios() -> dict[str, Callable[[], FakeTenant]]:
+    return {
+        name: build
+        for name, build in inspect.getmembers(scenarios, inspect.isfunction)
+        if build.__module__ == scenarios.__name__ and not name.startswith("_")
+    }
+
+
+def test_every_scenario_has_an_expected_count() -> None:
+    assert set(_scenarios()) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_full_scan_round_trips(
+    name: str, cli: Callable[..., Run], fake_graph: Callable[..., FakeGraph], tmp_path: Path
+) -> None:
+    server = fake_graph(_scenarios()[name](), page_size=ONE_PAGE)
+
+    run = cli("scan", *cli_args(server), "--app-id", HDM_APP_ID, "--out", str(tmp_path), "--format", "json")
+
+    assert run.code in (0, 1), run.stderr
+    assert json.loads((tmp_path / "result.json").read_text())["summary"]["error"] == 0
+    assert violations(server.requests, server.minted_skiptokens) == []
+    assert not any("$skiptoken" in r.params for r in server.requests)  # every list in one page
+    sub_requests = sum(r.in_batch or r.path != "/$batch" for r in server.requests)
+    assert (server.http_requests, sub_requests) == EXPECTED[name]
+
+
+def test_typical_tenants_take_at_most_three_round_trips() -> None:
+    typical = {name: http for name, (http, _) in EXPECTED.items() if name != "many_objects"}
+    assert max(typical.values()) <= TYPICAL_LIMIT
