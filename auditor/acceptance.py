@@ -21,10 +21,9 @@ from collections.abc import Sequence
 from datetime import date, timezone
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from auditor.errors import InputError, read_input
+from auditor.errors import InputError, parse_yaml, read_input
 from auditor.result import Accepted, Result, Status
 from auditor.rulepack import RulePack
 
@@ -53,13 +52,7 @@ def _entry_name(index: int, entry: object) -> str:
 
 def parse_acceptances(text: str, origin: str, pack: RulePack) -> list[Acceptance]:
     """Parse and validate an exceptions file against the rule pack; any problem is one InputError line."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"{origin}: not valid YAML{f' at line {mark.line + 1}' if mark else ''}") from None
-    except RecursionError:
-        raise InputError(f"{origin}: not valid YAML (nested too deeply)") from None
+    data = parse_yaml(text, origin, "exceptions file")
     if data is None:
         return []
     if not isinstance(data, list):

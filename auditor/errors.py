@@ -50,3 +50,17 @@ def read_input(path: Path, what: str) -> str:
         raise InputError(f"{path}: cannot read {what} (not UTF-8 text)") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
+
+
+def parse_yaml(text: str, origin: str, what: str) -> object:
+    """Parse YAML input; a syntax error is an InputError naming the file, the kind of file and the line."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise InputError(f"{origin}: {what} is not valid YAML{where}") from None
+    except RecursionError:
+        raise InputError(f"{origin}: {what} is not valid YAML (nested too deeply)") from None

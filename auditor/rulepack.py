@@ -9,10 +9,9 @@ from __future__ import annotations
 from enum import Enum
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from auditor.errors import InputError, read_input
+from auditor.errors import InputError, parse_yaml, read_input
 from auditor.resources import DEFAULT_RULE_PACK
 
 
@@ -139,14 +138,7 @@ def parse_rule_pack(text: str, origin: str) -> RulePack:
     """Parse and validate a rule pack, including that every rule has a check and vice versa."""
     from auditor.checks import CHECKS  # the registry imports the rule pack types
 
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise InputError(f"{origin}: rule pack is not valid YAML{where}") from None
-    except RecursionError:
-        raise InputError(f"{origin}: rule pack is not valid YAML (nested too deeply)") from None
+    data = parse_yaml(text, origin, "rule pack")
     if not isinstance(data, dict):
         raise InputError(f"{origin}: a rule pack is a YAML mapping with id, version, parameters and rules")
     try:

@@ -146,7 +146,7 @@ def test_an_empty_exceptions_file_accepts_nothing(cli: Cli, tmp_path: Path) -> N
         ([_entry(), _entry(owner="someone@else.test")], "entry 2 (HDM-SP-02): HDM-SP-02 is accepted twice"),
         (["HDM-SP-02"], "entry 1: an entry is a mapping"),
         ({"rule_id": "HDM-SP-02"}, "an exceptions file is a YAML list of entries"),
-        ("rule_id: [unclosed", "not valid YAML at line 1"),
+        ("rule_id: [unclosed", "exceptions file is not valid YAML at line 1"),
         (None, "exceptions file not found"),
     ],
 )
