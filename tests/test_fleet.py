@@ -75,13 +75,13 @@ def mixed_fleet(
 ) -> Iterator[tuple[Run, Path]]:
     """Four healthy tenants with different verdicts, one with a wrong token, one unreachable, one 403."""
     fabrikam = fake_graph(scenarios.fully_consented())
-    monkeypatch.setenv("AUDITOR_ACCESS_TOKEN", fabrikam.token)  # Fabrikam's row relies on the defaults
     servers = {
         "Northwind": fake_graph(scenarios.workflow_only(), page_size=2),
         "Tailspin": fake_graph(scenarios.disabled_app()),
         "Wingtip": fake_graph(scenarios.legacy_user_consent()),
         "Forbidden": fake_graph(scenarios.fully_consented()),
     }
+    monkeypatch.setenv("AUDITOR_ACCESS_TOKEN", fabrikam.token)  # Fabrikam's row relies on the defaults
     servers["Forbidden"].fail(r"authorizationPolicy", 403, times=None)
     rows = [{"name": "Fabrikam", "tenant_id": "fabrikam.onmicrosoft.com"}]
     for name, server in servers.items():
@@ -146,7 +146,7 @@ def test_fleet_html_lists_the_worst_first_with_links(mixed_fleet: tuple[Run, Pat
     links = re.findall(r'href="([^"]+)"', page)
     assert sorted(links) == sorted(f"{name}/report.html" for name in MIXED_ORDER[2:])
     assert all((out / link).is_file() for link in links)
-    assert "<script" not in page and "http://" not in page.split("<body>")[1]
+    assert not re.search(r"<script|<link|\bsrc=", page)  # self-contained, nothing to run
 
 
 def test_fleet_xlsx_has_one_row_per_tenant_worst_first(mixed_fleet: tuple[Run, Path]) -> None:

@@ -176,6 +176,7 @@ def test_hostile_payloads_do_not_run(browser: Any, tmp_path: Path) -> None:
     assert [url for url in seen.requests if not url.startswith("file:")] == []
     assert samples.XSS_IMG in page.locator("header").inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(ARTIFACTS / "report-hostile.png"))
     page.close()
 

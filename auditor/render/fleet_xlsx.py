@@ -16,7 +16,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from auditor.fleet.runner import TenantOutcome
 from auditor.fleet.summary import worst_first
 from auditor.render.fleet_html import LINK_ORDER
-from auditor.render.xlsx import BOLD, PLAIN, WRAP, Style, _table_sheet, cell
+from auditor.render.xlsx import BOLD, PLAIN, WRAP, Style, cell, table_sheet
 
 COLUMNS = (
     ("Name", 28), ("Tenant ID", 38), ("Tenant", 28), ("Verdict", 24), ("Score", 8), ("Pass", 7), ("Fail", 7),
@@ -52,7 +52,7 @@ def render_fleet_xlsx(outcomes: Sequence[TenantOutcome]) -> bytes:
     def rows(ws: WriteOnlyWorksheet) -> Iterable[list[Any]]:
         return (_row(ws, outcome) for outcome in worst_first(outcomes))
 
-    _table_sheet(wb, "Fleet", COLUMNS, rows)
+    table_sheet(wb, "Fleet", COLUMNS, rows)
     buffer = BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

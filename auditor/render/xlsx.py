@@ -55,11 +55,10 @@ MAX_CELL_TEXT = 32_767
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 
 NAVY = "1F3864"
-HEADER_FONT = Font(bold=True, color="FFFFFF")
+FONT = "Calibri"  # the workbook default: a Font without a name falls back to another face elsewhere
+HEADER_FONT = Font(name=FONT, bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor=NAVY)
 HEADER_ALIGN = Alignment(vertical="center", wrap_text=True)
-TITLE_FONT = Font(bold=True, size=16, color=NAVY)
-SUBTITLE_FONT = Font(size=12, color="44546A")
 # Status fills (pass green, fail red, error orange, n/a grey) with a readable text colour on each.
 TONE_FILLS = {"pass": "C6EFCE", "fail": "FFC7CE", "error": "F8CBAD", "not_applicable": "E7E6E6"}
 TONE_FONTS = {"pass": "006100", "fail": "9C0006", "error": "833C0B", "not_applicable": "3A3A3A"}
@@ -77,14 +76,15 @@ class Style:
     colour: str | None = None
     size: float | None = None
     number_format: str | None = None
+    horizontal: str | None = None
 
     def apply(self, out: WriteOnlyCell) -> WriteOnlyCell:
         colour = TONE_FONTS[self.tone] if self.tone else self.colour
         if self.tone:
             out.fill = PatternFill("solid", fgColor=TONE_FILLS[self.tone])
         if self.bold or colour or self.size:
-            out.font = Font(bold=self.bold, color=colour, size=self.size)
-        out.alignment = Alignment(vertical="top", wrap_text=self.wrap)
+            out.font = Font(name=FONT, bold=self.bold, color=colour, size=self.size or 11)
+        out.alignment = Alignment(vertical="top", horizontal=self.horizontal, wrap_text=self.wrap)
         if self.number_format:
             out.number_format = self.number_format
         return out
@@ -102,7 +102,9 @@ def clean(text: str) -> str:
 def cell(ws: WriteOnlyWorksheet, value: Any, style: Style | None = None) -> Any:
     """A value for `ws.append`: a string is always text, never a formula; unstyled safe values stay plain
     (much faster for large tables)."""
-    if isinstance(value, list | bool):
+    if isinstance(value, list):
+        value = "\n".join(str(item) for item in value)
+    elif isinstance(value, bool):
         value = display(value)
     if isinstance(value, str):
         value = clean(value)
@@ -135,15 +137,15 @@ def _lines(value: Any, width: float) -> int:
     return sum(max(1, -(-len(line) // per_line)) for line in str(value).split("\n"))
 
 
-def _append(ws: WriteOnlyWorksheet, row: list[Any], widths: Sequence[float]) -> None:
-    """Append a row, tall enough for its wrapped text (openpyxl cannot ask Excel to fit it)."""
+def _append(ws: WriteOnlyWorksheet, number: int, row: list[Any], widths: Sequence[float]) -> None:
+    """Append row `number`, tall enough for its wrapped text (openpyxl cannot ask Excel to fit it)."""
     lines = max(
         (_lines(c.value, width) for c, width in zip(row, widths, strict=False)
          if isinstance(c, Cell) and c.value is not None and c.alignment.wrap_text),
         default=1,
     )
     if lines > 1:
-        ws.row_dimensions[ws._max_row + 1].height = LINE_HEIGHT * min(lines, MAX_ROW_LINES)
+        ws.row_dimensions[number].height = LINE_HEIGHT * min(lines, MAX_ROW_LINES)
     ws.append(row)
 
 
@@ -157,7 +159,7 @@ def _sheet(wb: Workbook, title: str, widths: Sequence[float]) -> WriteOnlyWorksh
     return ws
 
 
-def _table_sheet(
+def table_sheet(
     wb: Workbook, title: str, columns: Sequence[tuple[str, int]], make_rows: RowMaker
 ) -> tuple[WriteOnlyWorksheet, int]:
     """A sheet with a styled, frozen, filterable header row; returns it and its number of data rows."""
@@ -168,8 +170,8 @@ def _table_sheet(
     ws.append(_header(ws, [header for header, _ in columns]))
     count = 0
     for row in make_rows(ws):
-        _append(ws, row, widths)
         count += 1
+        _append(ws, count + 1, row, widths)
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
     return ws, count
 
@@ -198,24 +200,25 @@ def _naive_utc(moment: datetime) -> datetime:
 def _summary_facts(ws: WriteOnlyWorksheet, ctx: ReportContext) -> list[list[Any]]:
     result, verdict = ctx.result, VERDICTS[ctx.result.verdict]
     steps = "\n".join(f"{number}. {step}" for number, step in enumerate(next_steps(ctx), start=1))
-    when = Style(number_format=DATE_FORMAT)
+    left = Style(horizontal="left")
+    # Short facts first: the counts table beside them keeps its rows one line high.
     facts = [
         ("Verdict", verdict.headline, Style(tone=VERDICT_FILLS[verdict.tone], bold=True)),
-        ("What it means", verdict.meaning, WRAP),
-        ("Next steps", steps, WRAP),
-        ("Score (0–100)", result.summary.score, Style(bold=True, number_format="0.0")),
+        ("Score (0–100)", result.summary.score, Style(bold=True, number_format="0.0", horizontal="left")),
         ("Tenant", result.tenant.display_name, WRAP),
         ("Tenant ID", result.tenant.id, PLAIN),
         ("App", result.app.display_name, WRAP),
         ("App ID", result.app.app_id or "not known", PLAIN),
         ("Service principal ID", result.app.service_principal_id or "none found", PLAIN),
-        ("Collected at (UTC)", _naive_utc(result.collected_at), when),
-        ("Generated at (UTC)", _naive_utc(result.generated_at), when),
+        ("Collected at (UTC)", _naive_utc(result.collected_at), Style(number_format=DATE_FORMAT, horizontal="left")),
+        ("Generated at (UTC)", _naive_utc(result.generated_at), Style(number_format=DATE_FORMAT, horizontal="left")),
         ("Tool", f"{result.tool.name} {result.tool.version}", PLAIN),
         ("Rule pack", f"{result.rule_pack.id} {result.rule_pack.version}", PLAIN),
-        ("Microsoft Graph", ctx.graph_url, PLAIN),
-        ("Admin consent link", safe_url(ctx.admin_consent_url) or "", WRAP),
+        ("Microsoft Graph", ctx.graph_url, left),
         ("Prepared by", ctx.prepared_by or "", WRAP),
+        ("What it means", verdict.meaning, WRAP),
+        ("Next steps", steps, WRAP),
+        ("Admin consent link", safe_url(ctx.admin_consent_url) or "", WRAP),
     ]
     return [[cell(ws, label, Style(bold=True, colour=NAVY)), cell(ws, value, style)] for label, value, style in facts]
 
@@ -257,9 +260,9 @@ def _summary(wb: Workbook, ctx: ReportContext) -> None:
     ws.append([cell(ws, ctx.result.tenant.display_name, Style(size=12, colour="44546A"))])
     ws.append([])
     facts, counts = _summary_facts(ws, ctx), _summary_counts(ws, ctx.result.findings)
-    for left, right in zip_longest(facts, counts, fillvalue=[]):
+    for number, (left, right) in enumerate(zip_longest(facts, counts, fillvalue=[]), start=FACTS_FIRST_ROW):
         padded = [*left, *[None] * (COUNTS_COLUMN - 1 - len(left))] if right else left
-        _append(ws, [*padded, *right], SUMMARY_WIDTHS)
+        _append(ws, number, [*padded, *right], SUMMARY_WIDTHS)
     anchor_row = FACTS_FIRST_ROW + len(counts) + 1
     ws.add_chart(_status_chart(ws), f"{get_column_letter(COUNTS_COLUMN)}{anchor_row}")
 
@@ -304,7 +307,7 @@ def _finding_row(ws: WriteOnlyWorksheet, finding: Finding) -> list[Any]:
 
 def _findings(wb: Workbook, ctx: ReportContext) -> None:
     findings = ctx.result.findings
-    ws, count = _table_sheet(wb, "Findings", FINDING_COLUMNS, lambda ws: (_finding_row(ws, f) for f in findings))
+    ws, count = table_sheet(wb, "Findings", FINDING_COLUMNS, lambda ws: (_finding_row(ws, f) for f in findings))
     column = get_column_letter(len(FINDING_COLUMNS))
     states = DataValidation(type="list", formula1='"' + ",".join(REMEDIATION_STATES) + '"', allow_blank=True)
     states.add(f"{column}2:{column}{max(count, 1) + 1}")
@@ -330,33 +333,32 @@ def _change_row(ws: WriteOnlyWorksheet, change: RuleChange) -> list[Any]:
 
 
 def _changes(wb: Workbook, drift: Drift) -> None:
-    _table_sheet(wb, "Changes", CHANGE_COLUMNS, lambda ws: (_change_row(ws, change) for change in drift.changes))
+    table_sheet(wb, "Changes", CHANGE_COLUMNS, lambda ws: (_change_row(ws, change) for change in drift.changes))
 
 
 # --- tenant tables -----------------------------------------------------------------------------
 
 
-def _column_style(column: Column, value: Any) -> Style | None:
-    """None where a plain value will do: most cells of a 100 000-row table need no style."""
-    tone = column.tone(value) if column.tone else None
-    if tone or column.wrap:
-        return Style(tone=tone, wrap=column.wrap, bold=bool(tone))
-    return None
-
-
-def _table_value(column: Column, value: Any) -> tuple[Any, Style | None]:
+def _table_value(column: Column, value: Any, styled: bool) -> tuple[Any, Style | None]:
+    """A tenant table value and its style; no style where a plain value will do (most cells of a
+    100 000-row grant table), unless the sheet has tall rows whose cells must all align to the top."""
     moment = parse_time(value) if column.date and isinstance(value, str) else None
     if moment:
         return moment, Style(number_format=DATE_FORMAT)
-    return value, _column_style(column, value)
+    tone = column.tone(value) if column.tone else None
+    if tone or column.wrap or styled:
+        return value, Style(tone=tone, wrap=column.wrap, bold=bool(tone))
+    return value, None
 
 
 def _tenant_rows(spec: TableSpec, ctx: ReportContext) -> RowMaker:
     frame = spec.frame(spec.rows(ctx))
+    styled = any(column.wrap for column in spec.columns)
 
     def rows(ws: WriteOnlyWorksheet) -> Iterable[list[Any]]:
         for record in frame.itertuples(index=False, name=None):
-            yield [cell(ws, *_table_value(column, value)) for column, value in zip(spec.columns, record, strict=True)]
+            yield [cell(ws, *_table_value(column, value, styled)) for column, value in zip(spec.columns, record,
+                                                                                             strict=True)]
 
     return rows
 
@@ -369,7 +371,7 @@ def render_xlsx(ctx: ReportContext) -> bytes:
         _changes(wb, ctx.drift)
     for spec in TABLES:
         columns = [(column.header, column.width) for column in spec.columns]
-        _table_sheet(wb, spec.title, columns, _tenant_rows(spec, ctx))
+        table_sheet(wb, spec.title, columns, _tenant_rows(spec, ctx))
     out = BytesIO()
     wb.save(out)
     return out.getvalue()
