@@ -16,7 +16,7 @@ import typer
 
 from auditor import __version__
 from auditor.collect.options import AuthMode, Cloud, LiveOptions
-from auditor.errors import AuditorError, ExitCode, InputError
+from auditor.errors import AuditorError, ExitCode, InputError, safe_text
 from auditor.fleet.command import fleet
 from auditor.rulepack import Severity
 
@@ -86,6 +86,22 @@ GraphUrlOption = Annotated[
                  rich_help_panel=LIVE, show_default=False),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
+TimeoutOption = Annotated[
+    float,
+    typer.Option("--timeout", min=0.1, metavar="SECONDS", rich_help_panel=LIVE,
+                 help="Longest wait for each request to Graph, its whole answer included; a request that takes "
+                 "longer makes its sources 'error'."),
+]
+DeadlineOption = Annotated[
+    float,
+    typer.Option("--deadline", min=0.1, metavar="SECONDS", rich_help_panel=LIVE,
+                 help="Longest time for the whole collection; what is not read by then is 'error'."),
+]
+VerboseOption = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="Log each request to Graph (method, URL, headers; Authorization "
+                 "redacted), each retry and the sign-in steps on stderr."),
+]
 HistoryOption = Annotated[
     str | None,
     typer.Option("--history", envvar="AUDITOR_HISTORY", show_default=False, metavar="PATH|URL",
@@ -150,7 +166,10 @@ def scan(
     certificate: CertificateOption = None,
     cloud: CloudOption = Cloud.GLOBAL,
     graph_url: GraphUrlOption = None,
+    timeout: TimeoutOption = 60.0,
+    deadline: DeadlineOption = 900.0,
     quiet: QuietOption = False,
+    verbose: VerboseOption = False,
     history: HistoryOption = None,
     exceptions: Annotated[
         Path | None,
@@ -176,17 +195,18 @@ def scan(
       auditor scan --snapshot snapshot.json --history history.db --exceptions risks.yaml --format html,json,junit
     """
     from auditor.acceptance import load_acceptances
+    from auditor.collect.verbose import verbose_logging
     from auditor.engine import exit_code
     from auditor.output import write_all
     from auditor.reporting import Branding, build_report, parse_formats, render
     from auditor.rulepack import load_rule_pack
 
-    live = LiveOptions(tenant_id, client_id, auth, certificate, cloud, graph_url, quiet)
+    live = LiveOptions(tenant_id, client_id, auth, certificate, cloud, graph_url, quiet, timeout, deadline)
     chosen = parse_formats(formats)
     app_id = _check_app_id(app_id)
     pack = load_rule_pack(rules)
     acceptances = load_acceptances(exceptions, pack) if exceptions else []
-    with _open_history(history, create=True) as store:
+    with verbose_logging(verbose), _open_history(history, create=True) as store:
         data = _load_snapshot(demo, snapshot, live, pack, app_id)
         previous = store.latest(data.tenant.id) if store else []
         context = build_report(data, pack, app_id, Branding(report_title, prepared_by),
@@ -273,25 +293,39 @@ def collect(
     certificate: CertificateOption = None,
     cloud: CloudOption = Cloud.GLOBAL,
     graph_url: GraphUrlOption = None,
+    timeout: TimeoutOption = 60.0,
+    deadline: DeadlineOption = 900.0,
     quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Read a tenant through Microsoft Graph and write a snapshot, to evaluate later with
     'auditor scan --snapshot FILE' (offline, same result).
+
+    Exit codes: 0 every source read; 2 usage or input error (nothing written); 3 collection incomplete:
+    sign-in failed or Graph unreachable (nothing written), or some source could not be read (the snapshot
+    is written and records why).
 
     Example:
 
       auditor collect --tenant-id TENANT --auth device-code --out contoso.snapshot.json
     """
+    from auditor.collect.verbose import verbose_logging
     from auditor.output import write_atomic
     from auditor.rulepack import load_rule_pack
 
     app_id = _check_app_id(app_id)
     pack = load_rule_pack(rules)
-    live = LiveOptions(tenant_id, client_id, auth, certificate, cloud, graph_url, quiet)
-    snapshot = _collect(live, pack, app_id)
+    live = LiveOptions(tenant_id, client_id, auth, certificate, cloud, graph_url, quiet, timeout, deadline)
+    with verbose_logging(verbose):
+        snapshot = _collect(live, pack, app_id)
     write_atomic(out, snapshot.to_json().encode())
     if not quiet:
         typer.echo(f"Snapshot of {snapshot.tenant.display_name or snapshot.tenant.id} written to {out}", err=True)
+    unread = [f"{name} ({source.error.describe() if source.error else source.status.value})"
+              for name, source in snapshot.sources.items() if not source.ok]
+    if unread:  # shown even with --quiet: it is why the exit code is 3
+        typer.echo(safe_text(f"Collection incomplete, not read: {'; '.join(unread)}"), err=True)
+        raise typer.Exit(int(ExitCode.INCOMPLETE))
 
 
 @app.command("rules")
@@ -448,7 +482,8 @@ app.command("fleet")(fleet)
 
 
 def main() -> None:
-    """Console entry point: expected failures are one line on stderr and a documented exit code."""
+    """Console entry point: expected failures are one line on stderr and a documented exit code; so is
+    anything unexpected (a bug), without a traceback that a scheduled job's log would keep."""
     try:
         app(standalone_mode=True)
     except AuditorError as exc:
@@ -456,4 +491,8 @@ def main() -> None:
         sys.exit(int(exc.exit_code))
     except KeyboardInterrupt:
         print("auditor: interrupted", file=sys.stderr)
+        sys.exit(int(ExitCode.INCOMPLETE))
+    except Exception as exc:
+        print(f"auditor: internal error: {type(exc).__name__}: {safe_text(str(exc))} (please report this)",
+              file=sys.stderr)
         sys.exit(int(ExitCode.INCOMPLETE))

@@ -3,11 +3,40 @@
 from __future__ import annotations
 
 import re
+import threading
 from enum import IntEnum
 from pathlib import Path
 
 # Control characters (newlines, terminal escapes) in a message, e.g. from a hostile file or tenant.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # tab and newline kept
+REDACTED = "<redacted>"
+_MIN_SECRET = 8  # shorter values would redact ordinary words ("token", "secret")
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+
+
+def remember_secret(value: str) -> None:
+    """Note a client secret, certificate password or token the process holds: `redact` removes it from
+    every error message and log line, whatever library put it there."""
+    if len(value) >= _MIN_SECRET:
+        with _secrets_lock:
+            _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    """`text` without any remembered secret (longest first, so that no part of one survives)."""
+    with _secrets_lock:
+        known = sorted(_secrets, key=len, reverse=True)
+    for secret in known:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def safe_text(text: str, *, keep_lines: bool = False) -> str:
+    """`text` without secrets, its control characters escaped: one line, or lines with `keep_lines`."""
+    control = _CONTROL_BUT_LINES if keep_lines else _CONTROL
+    return control.sub(lambda m: f"\\x{ord(m.group()):02x}", redact(text))
 
 
 class ExitCode(IntEnum):
@@ -23,7 +52,7 @@ class AuditorError(Exception):
     exit_code: ExitCode = ExitCode.USAGE
 
     def __init__(self, message: str) -> None:
-        super().__init__(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", message))
+        super().__init__(safe_text(message))
 
 
 class InputError(AuditorError):

@@ -79,7 +79,11 @@ class PendingRequest:
 
 
 class TenantFacts:
-    """Lazily derived facts about one snapshot under one rule pack's parameters."""
+    """Lazily derived facts about one snapshot under one rule pack's parameters.
+
+    Lookups by id go through indexes built once per snapshot, so that a tenant with 100 000 grants
+    or 20 000 reviewers costs linear time, not a scan of a source per object.
+    """
 
     def __init__(self, snapshot: Snapshot, params: Parameters, app_id: str | None = None) -> None:
         self.snapshot = snapshot
@@ -87,6 +91,7 @@ class TenantFacts:
         self.given_app_id = (app_id or next(iter(params.app_ids), None) or snapshot.target.app_id or None)
         self.consent_role_ids = {role.id.lower() for role in params.consent_capable_roles}
         self.role_names = {role.id.lower(): role.name for role in params.consent_capable_roles}
+        self._enabled_members: dict[str, list[GraphObject]] = {}
 
     def read(self, name: str) -> Any:
         source = self.snapshot.source(name)
@@ -147,7 +152,13 @@ class TenantFacts:
         return ResolvedReviewer(query, ReviewerKind.ROLE, role_id, label, reason, enabled)
 
     def enabled_group_users(self, group_id: str) -> list[GraphObject]:
-        members = self.read("group_members").get(group_id.lower(), [])
+        key = group_id.lower()
+        if key not in self._enabled_members:
+            self._enabled_members[key] = self._enabled_members_of(key)
+        return self._enabled_members[key]
+
+    def _enabled_members_of(self, group_id: str) -> list[GraphObject]:
+        members = self.read("group_members").get(group_id, [])
         users = self.read("users")
         enabled = []
         for member in members:
@@ -173,16 +184,18 @@ class TenantFacts:
 
     def consent_roles_of(self, user: GraphObject) -> list[str]:
         """Names of the consent-capable roles a user holds actively and tenant-wide ("/")."""
-        user_id = object_id(user)
-        names = []
+        return sorted(self._consent_roles_by_user.get(object_id(user), ()))
+
+    @cached_property
+    def _consent_roles_by_user(self) -> dict[str, set[str]]:
+        held: dict[str, set[str]] = {}
         for assignment in self.read("role_assignments"):
             role_id = text(assignment, "roleDefinitionId").lower()
             if role_id not in self.consent_role_ids or text(assignment, "directoryScopeId") != "/":
                 continue
-            holders = self.enabled_users_of(text(assignment, "principalId"))
-            if any(object_id(holder) == user_id for holder in holders):
-                names.append(self.role_names[role_id])
-        return sorted(set(names))
+            for holder in self.enabled_users_of(text(assignment, "principalId")):
+                held.setdefault(object_id(holder), set()).add(self.role_names[role_id])
+        return held
 
     # -- user consent -------------------------------------------------------------------------
 
@@ -199,10 +212,18 @@ class TenantFacts:
         return self.read("service_principals")
 
     def sp_by_app_id(self, app_id: str) -> GraphObject | None:
-        return next((sp for sp in self.service_principals if same_id(text(sp, "appId"), app_id)), None)
+        return _first(self._sps_by_app_id.get(app_id.lower()))
 
     def sp_by_id(self, sp_id: str) -> GraphObject | None:
-        return next((sp for sp in self.service_principals if same_id(text(sp, "id"), sp_id)), None)
+        return _first(self._sps_by_id.get(sp_id.lower()))
+
+    @cached_property
+    def _sps_by_app_id(self) -> dict[str, list[GraphObject]]:
+        return _index(self.service_principals, "appId")
+
+    @cached_property
+    def _sps_by_id(self) -> dict[str, list[GraphObject]]:
+        return _index(self.service_principals, "id")
 
     @cached_property
     def app_candidates(self) -> list[GraphObject]:
@@ -241,15 +262,25 @@ class TenantFacts:
     # -- grants and permissions ---------------------------------------------------------------
 
     def delegated_grants_of(self, sp: GraphObject) -> list[GraphObject]:
-        return [g for g in self.read("delegated_grants") if same_id(text(g, "clientId"), text(sp, "id"))]
+        return list(self._grants_by_client.get(object_id(sp), ()))
 
     def app_role_assignments_of(self, sp: GraphObject) -> list[GraphObject]:
-        held = self.read("app_role_assignments")
-        return [a for a in held if same_id(text(a, "principalId"), text(sp, "id"))]
+        return list(self._assignments_by_holder.get(object_id(sp), ()))
 
     def assignments_to(self, sp: GraphObject) -> list[GraphObject]:
-        assigned = self.read("app_role_assigned_to")
-        return [a for a in assigned if same_id(text(a, "resourceId"), text(sp, "id"))]
+        return list(self._assignments_by_resource.get(object_id(sp), ()))
+
+    @cached_property
+    def _grants_by_client(self) -> dict[str, list[GraphObject]]:
+        return _index(self.read("delegated_grants"), "clientId")
+
+    @cached_property
+    def _assignments_by_holder(self) -> dict[str, list[GraphObject]]:
+        return _index(self.read("app_role_assignments"), "principalId")
+
+    @cached_property
+    def _assignments_by_resource(self) -> dict[str, list[GraphObject]]:
+        return _index(self.read("app_role_assigned_to"), "resourceId")
 
     @cached_property
     def graph_sp(self) -> GraphObject | None:
@@ -328,7 +359,10 @@ class TenantFacts:
     @property
     def admin_consent_url(self) -> str | None:
         """The one-click tenant-wide admin consent link, when the app id is known."""
-        app_id = self.app_id
+        try:
+            app_id = self.app_id
+        except SourceUnavailable:  # no app id given, and the service principals could not be read
+            return None
         if not app_id:
             return None
         tenant = quote(self.snapshot.tenant.id, safe="")
@@ -339,6 +373,19 @@ def requester_label(request: GraphObject) -> str:
     created_by = request.get("createdBy")
     user = created_by.get("user") if isinstance(created_by, dict) else None
     return user_label(user) if isinstance(user, dict) else ""
+
+
+def _index(items: Iterable[GraphObject], key: str) -> dict[str, list[GraphObject]]:
+    """Objects by a lower-cased id field, in source order; those without it match no id and are left out."""
+    grouped: dict[str, list[GraphObject]] = {}
+    for item in items:
+        if value := text(item, key).lower():
+            grouped.setdefault(value, []).append(item)
+    return grouped
+
+
+def _first(found: list[GraphObject] | None) -> GraphObject | None:
+    return found[0] if found else None
 
 
 def _unique(users: Iterable[GraphObject]) -> list[GraphObject]:

@@ -57,16 +57,18 @@ def grant_rows(facts: TenantFacts) -> list[GrantRow]:
     allowed = {scope.lower() for scope in facts.params.allowed_graph_scopes}
     rows = []
     for sp in _apps(facts):
+        client, client_id = text(sp, "displayName"), text(sp, "id")
         for grant in facts.delegated_grants_of(sp):
             resource_id = text(grant, "resourceId")
             on_graph = facts.is_graph(resource_id)
             resource = facts.resource_name(resource_id)
+            consent_type, principal_id = text(grant, "consentType"), text(grant, "principalId") or None
             rows.extend(
                 GrantRow(
-                    client=text(sp, "displayName"),
-                    client_id=text(sp, "id"),
-                    consent_type=text(grant, "consentType"),
-                    principal_id=text(grant, "principalId") or None,
+                    client=client,
+                    client_id=client_id,
+                    consent_type=consent_type,
+                    principal_id=principal_id,
                     resource=resource,
                     resource_id=resource_id,
                     scope=scope,

@@ -28,11 +28,13 @@ from azure.identity import (
 
 from auditor.collect.clouds import Endpoints, resolve_endpoints
 from auditor.collect.options import AuthMode, LiveOptions
-from auditor.errors import InputError
+from auditor.errors import InputError, remember_secret
 
 SECRET_ENV = "AZURE_CLIENT_SECRET"
 CERTIFICATE_PASSWORD_ENV = "AZURE_CLIENT_CERTIFICATE_PASSWORD"
 TOKEN_ENV = "AUDITOR_ACCESS_TOKEN"  # the default of LiveOptions.token_env
+# Also read by azure-identity's EnvironmentCredential in the default chain.
+_SECRET_ENVS = (SECRET_ENV, CERTIFICATE_PASSWORD_ENV, "AZURE_PASSWORD")
 
 # "Microsoft Graph Command Line Tools", the public client of Microsoft Graph PowerShell: it lets
 # an administrator consent to the read permissions below on first sign-in, so interactive modes
@@ -80,10 +82,19 @@ def _require(options: LiveOptions, *names: str) -> None:
 
 
 def _env(name: str, mode: AuthMode) -> str:
-    value = os.environ.get(name, "")
+    value = os.environ.get(name, "").strip()  # a token file saved on Windows ends in CR LF
     if not value:
         raise InputError(f"--auth {mode.value} needs the environment variable {name}")
     return value
+
+
+def _token(name: str) -> str:
+    """The bearer token in `name`, refused (without echoing it) unless it is printable ASCII: HTTP
+    libraries quote a header value they reject in their error message, which would show the token."""
+    token = _env(name, AuthMode.TOKEN)
+    if not all("!" <= char <= "~" for char in token):
+        raise InputError(f"--auth token: {name} holds spaces or characters no bearer token has")
+    return token
 
 
 def _show_device_code(verification_uri: str, user_code: str, expires_on: datetime) -> None:
@@ -120,6 +131,8 @@ def _certificate_credential(options: LiveOptions, authority: str) -> TokenCreden
 def build_credential(options: LiveOptions, endpoints: Endpoints | None = None) -> TokenCredential:
     """The azure-identity credential for `options.auth`; missing or bad inputs are one InputError line."""
     endpoints = endpoints or resolve_endpoints(options)
+    for name in (*_SECRET_ENVS, options.token_env):
+        remember_secret(os.environ.get(name, "").strip())
     try:
         return _credential(options, endpoints.authority_host)
     except ValueError as exc:  # azure-identity's check of a tenant or client id
@@ -129,7 +142,7 @@ def build_credential(options: LiveOptions, endpoints: Endpoints | None = None) -
 def _credential(options: LiveOptions, authority: str) -> TokenCredential:
     mode = options.auth
     if mode is AuthMode.TOKEN:
-        return StaticTokenCredential(_env(options.token_env, mode))
+        return StaticTokenCredential(_token(options.token_env))
     if mode is AuthMode.SECRET:
         _require(options, "tenant_id", "client_id")
         secret = _env(SECRET_ENV, mode)

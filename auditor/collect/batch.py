@@ -3,19 +3,20 @@
 All requests of a round go out together in `POST /$batch` calls of at most 20 (one plain GET
 when there is a single request); next pages (`@odata.nextLink`) and throttled sub-requests go
 out together in the following call, until every request has all its pages or has failed.
+No request starts after the collection's deadline, and those unanswered then fail.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from auditor.collect.graph_client import GraphClient, GraphResponse
 from auditor.collect.graph_requests import GraphRequest
 from auditor.collect.progress import CollectionProgress
-from auditor.collect.retry import RETRYABLE_STATUSES, WaitBudget
+from auditor.collect.retry import RETRYABLE_STATUSES, WaitBudget, report_retry
 from auditor.errors import CollectionError
 from auditor.snapshot import GraphError
 
@@ -37,6 +38,26 @@ class _Pending:
     url: str
     items: list[Any] = field(default_factory=list)
     attempt: int = 1
+    visited: set[str] = field(default_factory=set)  # the URLs of the pages read so far
+
+
+class Deadline:
+    """The end of the whole collection (`--deadline`), on the running event loop's clock."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._at = asyncio.get_running_loop().time() + seconds
+
+    @property
+    def passed(self) -> bool:
+        return asyncio.get_running_loop().time() >= self._at
+
+    def bound(self) -> asyncio.Timeout:
+        return asyncio.timeout_at(self._at)
+
+    def outcome(self) -> Outcome:
+        message = f"not read within the deadline of {self.seconds:g} s for the whole collection"
+        return Outcome(error=GraphError(code="DeadlineExceeded", message=message))
 
 
 @dataclass(frozen=True)
@@ -58,33 +79,45 @@ def _unauthorized(response: GraphResponse) -> CollectionError:
 
 
 class BatchRunner:
-    def __init__(self, client: GraphClient, budget: WaitBudget, progress: CollectionProgress) -> None:
+    def __init__(
+        self, client: GraphClient, budget: WaitBudget, progress: CollectionProgress, deadline: Deadline
+    ) -> None:
         self._client = client
         self._budget = budget
         self._progress = progress
+        self._deadline = deadline
 
     async def run(self, requests: Sequence[GraphRequest]) -> dict[GraphRequest, Outcome]:
         outcomes: dict[GraphRequest, Outcome] = {}
         pending = [_Pending(request, request.url) for request in dict.fromkeys(requests)]
-        while pending:
-            answers = await self._send(pending)
-            following: list[_Pending] = []
-            throttled: list[tuple[_Pending, GraphResponse]] = []
-            for item, answer in zip(pending, answers, strict=True):
-                response = answer.response
-                if response.status == 401:
-                    raise _unauthorized(response)
-                retryable = answer.retry_here and response.status in RETRYABLE_STATUSES
-                if retryable and item.attempt < self._budget.policy.max_attempts:
-                    throttled.append((item, response))
-                    continue
-                if not response.ok:
-                    outcomes[item.request] = Outcome(error=response.error())
-                elif next_page := self._absorb(item, response.body, outcomes):
-                    following.append(next_page)
-            following += await self._wait_for_retry(throttled, outcomes)
-            pending = following
+        while pending and not self._deadline.passed:
+            try:
+                async with self._deadline.bound():
+                    pending = await self._step(pending, outcomes)
+            except TimeoutError:
+                break
+        for item in pending:  # cut off by the deadline
+            outcomes.setdefault(item.request, self._deadline.outcome())
         return outcomes
+
+    async def _step(self, pending: list[_Pending], outcomes: dict[GraphRequest, Outcome]) -> list[_Pending]:
+        """Send every pending request once and store what is final; the requests to send next."""
+        answers = await self._send(pending)
+        following: list[_Pending] = []
+        throttled: list[tuple[_Pending, GraphResponse]] = []
+        for item, answer in zip(pending, answers, strict=True):
+            response = answer.response
+            if response.status == 401:
+                raise _unauthorized(response)
+            retryable = answer.retry_here and response.status in RETRYABLE_STATUSES
+            if retryable and item.attempt < self._budget.policy.max_attempts:
+                throttled.append((item, response))
+                continue
+            if not response.ok:
+                outcomes[item.request] = Outcome(error=response.error())
+            elif next_page := self._absorb(item, response.body, outcomes):
+                following.append(next_page)
+        return following + await self._wait_for_retry(throttled, outcomes)
 
     def _absorb(self, item: _Pending, body: Any, outcomes: dict[GraphRequest, Outcome]) -> _Pending | None:
         """Store a successful response; the request's next page, if any."""
@@ -107,7 +140,11 @@ class BatchRunner:
         if next_url is None:
             outcomes[item.request] = _invalid(f"@odata.nextLink leaves {self._client.base_url}")
             return None
-        return _Pending(item.request, next_url, item.items)
+        item.visited.add(item.url)
+        if next_url in item.visited:
+            outcomes[item.request] = _invalid("@odata.nextLink points back to a page already read")
+            return None
+        return _Pending(item.request, next_url, item.items, visited=item.visited)
 
     async def _wait_for_retry(
         self, throttled: list[tuple[_Pending, GraphResponse]], outcomes: dict[GraphRequest, Outcome]
@@ -122,9 +159,9 @@ class BatchRunner:
                 outcomes[item.request] = Outcome(error=response.error())
             return []
         for item, response in throttled:
-            self._progress.retrying(f"GET {item.url}", response.status, item.attempt + 1, wait)
+            report_retry(self._progress, f"GET {item.url}", response.status, item.attempt + 1, wait)
         await asyncio.sleep(wait)
-        return [_Pending(item.request, item.url, item.items, item.attempt + 1) for item, _ in throttled]
+        return [replace(item, attempt=item.attempt + 1) for item, _ in throttled]
 
     async def _send(self, pending: list[_Pending]) -> list[_Answer]:
         urls = [item.url for item in pending]
@@ -146,13 +183,16 @@ class BatchRunner:
         if not top.ok:  # the $batch call itself failed (the SDK already retried 429/503/504)
             return [_Answer(top, retry_here=False)] * len(urls)
         listed = top.body.get("responses") if isinstance(top.body, dict) else None
-        by_id = {str(r.get("id")): r for r in listed or [] if isinstance(r, dict)}
+        if not isinstance(listed, list):
+            unreadable = GraphResponse.failed("InvalidResponse", "the $batch answer is not a JSON batch response")
+            return [_Answer(unreadable, retry_here=False)] * len(urls)
+        by_id = {str(r.get("id")): r for r in listed if isinstance(r, dict)}
         return [self._sub_answer(by_id.get(str(index))) for index in range(len(urls))]
 
     @staticmethod
     def _sub_answer(raw: dict[str, Any] | None) -> _Answer:
         if raw is None or not isinstance(raw.get("status"), int):
-            missing = {"error": {"code": "InvalidResponse", "message": "no answer to this request in the $batch"}}
-            return _Answer(GraphResponse(502, {}, missing), retry_here=False)
+            missing = GraphResponse.failed("InvalidResponse", "no answer to this request in the $batch")
+            return _Answer(missing, retry_here=False)
         headers = raw.get("headers") if isinstance(raw.get("headers"), dict) else {}
         return _Answer(GraphResponse(raw["status"], headers, raw.get("body")), retry_here=True)

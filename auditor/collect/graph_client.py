@@ -6,11 +6,17 @@ telemetry) and its httpx client. Responses are read as raw JSON rather than as S
 the snapshot keeps the objects exactly as Graph sent them (`@odata.type` included). The batch
 body is built here too: msgraph-core's BatchResponseItem drops JSON sub-response bodies (it
 only decodes base64 strings).
+
+Failures split in two: Graph cannot be used at all (no connection, sign-in refused) raises a
+CollectionError; a request that was sent but got no usable answer (timed out, connection broken
+mid-response) becomes a failed GraphResponse, so that only the sources it carried are `error`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import socket
 import ssl
 from collections.abc import Iterator, Mapping, Sequence
@@ -28,7 +34,7 @@ from kiota_abstractions.request_information import RequestInformation
 from kiota_abstractions.request_option import RequestOption
 from kiota_authentication_azure.azure_identity_authentication_provider import AzureIdentityAuthenticationProvider
 from kiota_http.kiota_client_factory import KiotaClientFactory
-from kiota_http.middleware import RetryHandler
+from kiota_http.middleware import BaseMiddleware, RetryHandler
 from kiota_http.middleware.options import ResponseHandlerOption, RetryHandlerOption
 from msgraph import GraphServiceClient
 from msgraph.graph_request_adapter import GraphRequestAdapter
@@ -37,15 +43,21 @@ from msgraph_core.middleware import GraphTelemetryHandler
 
 from auditor.collect.clouds import Endpoints
 from auditor.collect.retry import BudgetedRetryHandler, RetryReporter, WaitBudget
-from auditor.errors import CollectionError
+from auditor.errors import REDACTED, CollectionError, redact
 from auditor.snapshot import GraphError
+
+log = logging.getLogger(__name__)
+
+# Transport failures that mean Graph cannot be reached or spoken to at all (the rest: one request failed).
+_UNUSABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError, httpx.UnsupportedProtocol,
+             httpx.LocalProtocolError)
 
 
 @dataclass(frozen=True)
 class GraphResponse:
     """One response, top-level or inside a batch: status, headers and the parsed JSON body."""
 
-    status: int
+    status: int  # 0: no usable HTTP answer (see `failed`)
     headers: Mapping[str, str]
     body: Any
 
@@ -57,8 +69,14 @@ class GraphResponse:
         """The Graph error of a failed response (`{"error": {"code", "message"}}`)."""
         error = self.body.get("error") if isinstance(self.body, dict) else None
         if isinstance(error, dict) and error.get("code"):
-            return GraphError(code=str(error["code"]), message=str(error.get("message") or ""), http_status=self.status)
+            message = redact(str(error.get("message") or ""))  # a proxy may echo what it was sent
+            return GraphError(code=str(error["code"]), message=message, http_status=self.status or None)
         return GraphError(code=f"HTTP{self.status}", message="no Graph error in the response", http_status=self.status)
+
+    @classmethod
+    def failed(cls, code: str, message: str) -> GraphResponse:
+        """A request that got no usable answer: a timeout, a broken connection, an unreadable body."""
+        return cls(0, {}, {"error": {"code": code, "message": message}})
 
 
 class GraphClient:
@@ -81,7 +99,7 @@ class GraphClient:
             BudgetedRetryHandler(budget, reporter, self.describe) if isinstance(handler, RetryHandler) else handler
             for handler in KiotaClientFactory.get_default_middleware(None)
         ]
-        middleware.append(GraphTelemetryHandler())
+        middleware += [GraphTelemetryHandler(), _WireHandler(timeout)]
         self._http = GraphClientFactory.create_with_custom_middleware(
             middleware, client=httpx.AsyncClient(timeout=httpx.Timeout(timeout), http2=True, verify=_tls_context())
         )
@@ -100,6 +118,7 @@ class GraphClient:
     async def batch(self, requests: Sequence[tuple[str, str]]) -> GraphResponse:
         """POST /$batch with GET sub-requests given as (id, relative URL)."""
         body = {"requests": [{"id": rid, "method": "GET", "url": url} for rid, url in requests]}
+        log.debug("$batch of %d: %s", len(requests), ", ".join(f"GET {url}" for _, url in requests))
         return await self._send(Method.POST, "/$batch", json.dumps(body).encode())
 
     def relative(self, link: str) -> str | None:
@@ -131,9 +150,17 @@ class GraphClient:
         except ClientAuthenticationError as exc:
             first_line = (exc.message or str(exc)).strip().splitlines()[0]
             raise CollectionError(f"sign-in failed: {first_line}") from None
-        except httpx.TransportError as exc:
+        except _UNUSABLE as exc:
             raise self._unreachable(exc) from None
+        except httpx.TransportError as exc:
+            return self._no_answer(exc)
         return GraphResponse(response.status_code, response.headers, _json_or_none(response.content))
+
+    def _no_answer(self, exc: httpx.TransportError) -> GraphResponse:
+        if isinstance(exc, httpx.TimeoutException):
+            return GraphResponse.failed("Timeout", f"no complete answer within the timeout of {self._timeout:g} s")
+        reason = str(exc) or type(exc).__name__
+        return GraphResponse.failed("ConnectionBroken", f"the connection broke before the answer was whole ({reason})")
 
     def _unreachable(self, exc: httpx.TransportError) -> CollectionError:
         where = f"Microsoft Graph at {self.base_url}"
@@ -149,6 +176,32 @@ class GraphClient:
             return CollectionError(f"{where} refused the connection: check --graph-url and that the endpoint is up")
         reason = str(exc) or type(exc).__name__
         return CollectionError(f"cannot reach {where} ({reason}): check --graph-url, the network and proxy")
+
+
+class _WireHandler(BaseMiddleware):
+    """The last middleware before the network: bounds each attempt, its body included, by the timeout
+    (httpx's own timeouts bound each read, not a server that answers a byte at a time), and logs it
+    for --verbose with the Authorization header redacted."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self._timeout = timeout
+
+    async def send(self, request: httpx.Request, transport: httpx.AsyncBaseTransport) -> httpx.Response:
+        log.debug("%s %s %s", request.method, request.url, _shown_headers(request.headers))
+        try:
+            async with asyncio.timeout(self._timeout):
+                response = await super().send(request, transport)
+                await response.aread()
+        except TimeoutError:
+            raise httpx.ReadTimeout(f"no complete answer within {self._timeout:g} s", request=request) from None
+        log.debug("%s %s: HTTP %d, %d bytes", request.method, request.url, response.status_code, len(response.content))
+        return response
+
+
+def _shown_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers as a log may show them: the Authorization value (the bearer token) replaced."""
+    return {name: REDACTED if name.lower() == "authorization" else value for name, value in headers.items()}
 
 
 @cache

@@ -3,7 +3,8 @@
 `collect_snapshot` is the entry point. It only reads (DESIGN §3), and it either returns a complete
 snapshot — each source `ok`, `forbidden` or `error` — or raises one-line errors: InputError for
 missing or bad inputs, CollectionError when Graph cannot be used at all (sign-in refused, 401,
-unreachable, timeout).
+unreachable). A request that times out or breaks, and whatever is unread at the deadline, make
+their sources `error`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from azure.core.credentials import TokenCredential
 
 from auditor import __version__
 from auditor.collect.auth import build_credential, token_request_options, token_scopes
-from auditor.collect.batch import BatchRunner
+from auditor.collect.batch import BatchRunner, Deadline
 from auditor.collect.clouds import Endpoints, resolve_endpoints
 from auditor.collect.collector import TenantCollector
 from auditor.collect.graph_client import GraphClient
@@ -90,7 +91,8 @@ async def _collect(
     )
     collected_at = datetime.now(timezone.utc)
     try:
-        collector = TenantCollector(BatchRunner(client, budget, progress), target, consent_capable_role_ids, progress)
+        runner = BatchRunner(client, budget, progress, Deadline(options.deadline))
+        collector = TenantCollector(runner, target, consent_capable_role_ids, progress)
         sources = await collector.collect()
     finally:
         await client.aclose()

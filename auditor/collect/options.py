@@ -34,5 +34,6 @@ class LiveOptions:
     cloud: Cloud = Cloud.GLOBAL
     graph_url: str | None = None  # overrides the cloud's Graph base URL, e.g. http://127.0.0.1:8080/v1.0
     quiet: bool = False  # no progress display
-    timeout: float = 60.0  # seconds for each HTTP request to Graph (connect, read, write)
+    timeout: float = 60.0  # seconds for each HTTP request to Graph, its whole answer included
+    deadline: float = 900.0  # seconds for the whole collection: what is unread then is `error`
     token_env: str = "AUDITOR_ACCESS_TOKEN"  # where --auth token reads the token (a fleet row may name another)

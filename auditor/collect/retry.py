@@ -7,6 +7,7 @@ itself with the same policy (DESIGN §3, ScubaGear #2157).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,6 +19,7 @@ from kiota_http.middleware import RetryHandler
 from kiota_http.middleware.options import RetryHandlerOption
 
 RETRYABLE_STATUSES = frozenset({429, 503, 504})
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,12 @@ class RetryPolicy:
 
 class RetryReporter(Protocol):
     def retrying(self, what: str, status: int, attempt: int, wait: float) -> None: ...
+
+
+def report_retry(reporter: RetryReporter, what: str, status: int, attempt: int, wait: float) -> None:
+    """Show a retry on the progress display, and in the --verbose log."""
+    log.info("HTTP %d on %s: attempt %d in %.2f s", status, what, attempt, wait)
+    reporter.retrying(what, status, attempt, wait)
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
@@ -93,5 +101,5 @@ class BudgetedRetryHandler(RetryHandler):
         wait = self._budget.take(self._budget.wanted(retry_count + 1, response.headers))
         if wait is None:
             return RetryHandlerOption.MAX_DELAY  # the handler does not retry at this delay
-        self._reporter.retrying(self._describe(response.request), response.status_code, retry_count + 2, wait)
+        report_retry(self._reporter, self._describe(response.request), response.status_code, retry_count + 2, wait)
         return wait

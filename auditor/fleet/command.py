@@ -67,6 +67,14 @@ def fleet(
         str | None, typer.Option("--graph-url", help="Override the Graph base URL.", rich_help_panel=FALLBACK,
                                  show_default=False)
     ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, metavar="SECONDS", help="Longest wait for each request to Graph; "
+                            "a request that takes longer makes its sources 'error'.")
+    ] = 60.0,
+    deadline: Annotated[
+        float, typer.Option("--deadline", min=0.1, metavar="SECONDS", help="Longest time for each tenant's "
+                            "collection; what is not read by then is 'error'.")
+    ] = 900.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
 ) -> None:
     """Scan every tenant of TENANTS.csv, several at once, each with its own sign-in, and write each tenant's
@@ -93,7 +101,7 @@ def fleet(
     if app_id is not None and not is_guid(app_id):
         raise InputError(f"--app-id: {app_id!r} is not a GUID (the application's client id)")
     defaults = LiveOptions(client_id=client_id, auth=auth, certificate=certificate, cloud=cloud,
-                           graph_url=graph_url, quiet=True)
+                           graph_url=graph_url, quiet=True, timeout=timeout, deadline=deadline)
     resolve_endpoints(defaults)  # a bad --graph-url is the command line's error, not every row's
     pack = load_rule_pack(rules)
     rows = load_tenants(tenants, defaults, app_id)

@@ -10,6 +10,15 @@ JSON batching with sub-responses in reverse order, bearer-token check), records 
     server.fail(r"^/\\$batch", 503, retry_after=0)         # the batch call itself
     server.fail(r"^/policies/authorizationPolicy", 403, times=None)   # always
     server.fail(r"^/organization", hang=True)               # never answers (timeouts)
+    server.fail(r"^/organization", kind="slow", delay=9.0)  # the answer trickles in over 9 s (a whole $batch)
+    server.fail(r"^/users/", kind="garbage")                # 200 with a body that is not JSON
+    server.fail(r"^/users/", kind="truncated")              # 200 with the JSON body cut in half
+    server.fail(r"^/users/", kind="reset")                  # the connection drops mid-body (a whole $batch)
+    server.fail(r"^/roleManagement/", kind="loop")          # a list page whose nextLink is the page itself
+    server.fail(r".", 429, retry_after=0, times=2, each=True)  # every request throttled twice (a storm)
+
+`latency` delays every HTTP request (a `$batch` once) like a distant Graph; `FakeGraphHost` serves
+many fake tenants from one server and thread, each under its own base URL (fleet benchmarks).
 """
 
 from __future__ import annotations
@@ -18,9 +27,12 @@ import json
 import re
 import secrets
 import socket
+import struct
+import sys
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -78,12 +90,17 @@ class Fault:
     retry_after: float | None
     where: str  # "any", "batch" (sub-requests only) or "plain" (top-level requests only)
     hang: bool
+    kind: str = "status"  # "status" (answer with it), "slow", "garbage", "truncated", "reset" or "loop"
+    delay: float = 0.0  # seconds over which a "slow" answer trickles
+    each: bool = False  # `times` counts per request (path?query), not over all requests
     hits: int = 0
+    hits_by_target: dict[str, int] = field(default_factory=dict)
 
     def applies(self, target: str, in_batch: bool) -> bool:
         if self.where == ("plain" if in_batch else "batch"):
             return False
-        if self.times is not None and self.hits >= self.times:
+        hits = self.hits_by_target.get(target, 0) if self.each else self.hits
+        if self.times is not None and hits >= self.times:
             return False
         return bool(self.pattern.search(target))
 
@@ -97,6 +114,36 @@ class GraphFailure(Exception):
 
 
 Reply = tuple[int, dict[str, str], Any]
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A reply body sent as these bytes, not as JSON (in a $batch: as a JSON string of them)."""
+
+    content: bytes
+
+
+class ConnectionCut(Exception):
+    """Send the head and half of `payload`, then reset the connection."""
+
+    def __init__(self, payload: bytes) -> None:
+        super().__init__("connection reset")
+        self.payload = payload
+
+
+def _spoiled(reply: Reply, kind: str, own_link: str) -> Reply:
+    """The reply as a "garbage", "truncated", "reset" or "loop" fault sends it ("slow" changes nothing)."""
+    status, headers, body = reply
+    payload = json.dumps(body).encode()
+    if kind == "reset":
+        raise ConnectionCut(payload)
+    if kind == "loop" and isinstance(body, dict):
+        return status, headers, {**body, "@odata.nextLink": own_link}
+    if kind == "truncated":
+        return status, headers, Raw(payload[: len(payload) // 2])
+    if kind == "garbage":
+        return 200, headers, Raw(b"<html><body><h1>502 Bad Gateway</h1></body></html>")
+    return reply
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
@@ -114,10 +161,17 @@ _GUID = r"[0-9a-fA-F-]{36}"
 
 class FakeGraph:
     def __init__(
-        self, tenant: FakeTenant, *, page_size: int = 3, token: str | None = None, next_link_base: str | None = None
+        self,
+        tenant: FakeTenant,
+        *,
+        page_size: int = 3,
+        token: str | None = None,
+        next_link_base: str | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.tenant = tenant
         self.page_size = page_size
+        self.latency = latency  # seconds every HTTP request waits before it is answered
         self.next_link_base = next_link_base  # a fault: nextLinks pointing elsewhere than base_url
         self.token = token or "fake-" + secrets.token_urlsafe(24)
         self.requests: list[RecordedRequest] = []
@@ -127,7 +181,9 @@ class FakeGraph:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._release = threading.Event()
+        self._trickle = threading.local()  # seconds over which this thread's current answer trickles
         self._server: ThreadingHTTPServer | None = None
+        self._root: str | None = None  # http://127.0.0.1:PORT[/prefix], once served
         self._routes: list[tuple[re.Pattern[str], Callable[..., Any]]] = [
             (re.compile(r"^/organization$"), lambda p: self._list(tenant.organization, p, "/organization")),
             (re.compile(r"^/policies/adminConsentRequestPolicy$"), lambda p: tenant.admin_consent_request_policy),
@@ -149,14 +205,16 @@ class FakeGraph:
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "start() the server first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}{API}"
+        assert self._root is not None, "start() the server first"
+        return f"{self._root}{API}"
 
     def start(self) -> FakeGraph:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.02,), name="fake-graph", daemon=True).start()
+        self._server = _serve(self._own)
+        self._root = _root_url(self._server)
         return self
+
+    def _own(self, path: str) -> tuple[FakeGraph, str] | None:
+        return (self, path[len(API) :]) if path.startswith(API + "/") else None
 
     def stop(self) -> None:
         self._release.set()
@@ -183,8 +241,12 @@ class FakeGraph:
         retry_after: float | None = None,
         where: str = "any",
         hang: bool = False,
+        kind: str = "status",
+        delay: float = 0.0,
+        each: bool = False,
     ) -> Fault:
-        """Answer requests whose path?query matches `pattern` (re.search) with an error."""
+        """Answer requests whose path?query matches `pattern` (re.search) with an error, or spoil their
+        answer (`kind`, see the module's docstring)."""
         fault = Fault(
             re.compile(pattern),
             status,
@@ -194,6 +256,9 @@ class FakeGraph:
             retry_after,
             where,
             hang,
+            kind,
+            delay,
+            each,
         )
         with self._lock:
             self._faults.append(fault)
@@ -204,6 +269,7 @@ class FakeGraph:
             for fault in self._faults:
                 if fault.applies(target, in_batch):
                     fault.hits += 1
+                    fault.hits_by_target[target] = fault.hits_by_target.get(target, 0) + 1
                     return fault
         return None
 
@@ -222,20 +288,28 @@ class FakeGraph:
         if not authorized:
             return self._error(GraphFailure(401), {"WWW-Authenticate": 'Bearer realm="", error="invalid_token"'})
         fault = self._fault_for(record.target, in_batch)
-        if fault is not None:
-            if fault.hang:
-                self._release.wait()
-                return self._error(GraphFailure(504))
+        if fault is not None and fault.hang:
+            self._release.wait()
+            return self._error(GraphFailure(504))
+        if fault is not None and fault.kind == "status":
             headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
             return self._error(GraphFailure(fault.status, fault.code, fault.message), headers)
+        if fault is not None and fault.kind == "slow":
+            self._trickle.seconds = fault.delay
+        reply = self._serve(method, parts.path, params, in_batch=in_batch, body=body, authorization=authorization)
+        return reply if fault is None else _spoiled(reply, fault.kind, self.base_url + target)
+
+    def _serve(
+        self, method: str, path: str, params: dict[str, str], *, in_batch: bool, body: bytes, authorization: str | None
+    ) -> Reply:
         try:
-            if parts.path == "/$batch":
+            if path == "/$batch":
                 if in_batch or method != "POST":
                     raise GraphFailure(400, message="A $batch request must be a top-level POST.")
                 return 200, {}, self._batch(body, authorization)
             if method != "GET":
                 raise GraphFailure(405, message=f"{method} is not allowed here: this fake Graph is read-only.")
-            return 200, {}, self._route(parts.path, params)
+            return 200, {}, self._route(path, params)
         except GraphFailure as failure:
             return self._error(failure)
 
@@ -266,6 +340,8 @@ class FakeGraph:
                 status, headers, reply = self.handle(
                     str(sub.get("method", "GET")).upper(), url, in_batch=True, authorization=authorization
                 )
+            if isinstance(reply, Raw):
+                reply = reply.content.decode("utf-8", "replace")
             responses.append(
                 {"id": sub.get("id"), "status": status, "headers": {"Content-Type": "application/json", **headers},
                  "body": reply}
@@ -402,7 +478,64 @@ class FakeGraph:
         return self._list(items, params, f"/identityGovernance/appConsent/appConsentRequests/{id}/userConsentRequests")
 
 
-def _handler_for(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
+class FakeGraphHost:
+    """Many FakeGraphs behind one HTTP server and thread: graph number n answers under
+    http://127.0.0.1:PORT/n/v1.0 (its `base_url`), with its own token, latency and request log."""
+
+    def __init__(self, graphs: Sequence[FakeGraph]) -> None:
+        self.graphs = list(graphs)
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self) -> FakeGraphHost:
+        self._server = _serve(self._route)
+        root = _root_url(self._server)
+        for number, graph in enumerate(self.graphs):
+            graph._root = f"{root}/{number}"
+        return self
+
+    def stop(self) -> None:
+        for graph in self.graphs:
+            graph._release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> FakeGraphHost:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _route(self, path: str) -> tuple[FakeGraph, str] | None:
+        number, _, rest = path.lstrip("/").partition("/")
+        if not number.isdigit() or int(number) >= len(self.graphs):
+            return None
+        return self.graphs[int(number)]._own("/" + rest)
+
+
+Route = Callable[[str], "tuple[FakeGraph, str] | None"]  # request path → the graph and the path below /v1.0
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet when the client hung up (it timed out: a test's point); loud for anything else."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
+def _serve(route: Route) -> ThreadingHTTPServer:
+    server = _Server(("127.0.0.1", 0), _handler_for(route))
+    threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-graph", daemon=True).start()
+    return server
+
+
+def _root_url(server: ThreadingHTTPServer) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def _handler_for(route: Route) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         wbufsize = 1 << 16  # headers and body in one send: no Nagle / delayed-ACK stalls
@@ -425,24 +558,57 @@ def _handler_for(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            with graph._lock:
-                graph.http_requests += 1
-            if not self.path.startswith(API + "/"):
+            found = route(self.path)
+            trickle = 0.0
+            if found is None:
                 status, headers, reply = 404, {}, error_body("BadRequest", "Invalid version.")
             else:
+                graph, target = found
+                with graph._lock:
+                    graph.http_requests += 1
+                time.sleep(graph.latency)
                 authorization = self.headers.get("Authorization")
-                status, headers, reply = graph.handle(
-                    self.command, self.path[len(API):], in_batch=False, body=body,
-                    authorized=authorization == f"Bearer {graph.token}", authorization=authorization,
-                )
-            payload = json.dumps(reply).encode()
+                graph._trickle.seconds = 0.0
+                try:
+                    status, headers, reply = graph.handle(
+                        self.command, target, in_batch=False, body=body,
+                        authorized=authorization == f"Bearer {graph.token}", authorization=authorization,
+                    )
+                except ConnectionCut as cut:
+                    self._reset(cut.payload)
+                    return
+                trickle = graph._trickle.seconds
+            payload = reply.content if isinstance(reply, Raw) else json.dumps(reply).encode()
+            self._head(status, headers, len(payload))
+            if trickle:
+                self._dribble(payload, trickle, graph._release)
+            else:
+                self.wfile.write(payload)
+
+        def _dribble(self, payload: bytes, seconds: float, stop: threading.Event) -> None:
+            """Send the body in pieces 0.1 s apart over `seconds`: every read is quick, the whole answer slow."""
+            pieces = max(1, int(seconds / 0.1))
+            size = -(-len(payload) // pieces)
+            for start in range(0, len(payload), size):
+                self.wfile.write(payload[start : start + size])
+                self.wfile.flush()
+                stop.wait(0.1)
+
+        def _head(self, status: int, headers: dict[str, str], length: int) -> None:
             self.send_response(status)
             self.send_header("Content-Type", "application/json; odata.metadata=minimal; odata.streaming=true")
-            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("Content-Length", str(length))
             for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(payload)
+
+        def _reset(self, payload: bytes) -> None:
+            """Promise the whole payload, send half of it, then reset the connection (RST, not FIN)."""
+            self._head(200, {}, len(payload))
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the request log is `FakeGraph.requests`."""

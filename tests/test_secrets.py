@@ -1,0 +1,148 @@
+"""Issue 7, point 4: the client secret, the certificate password and the token given to the auditor appear
+in no output (stdout, stderr, the --verbose log) and no file it writes (snapshots, results, reports,
+history, fleet files), whatever the command and however it ends."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from azure.core.pipeline.policies import RetryPolicy
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from auditor.collect.verbose import scrub, verbose_logging
+from tests.conftest import Run
+from tests.fakegraph import scenarios
+from tests.fakegraph.fixtures import cli_args
+from tests.fakegraph.server import FakeGraph, unused_local_url
+from tests.fakegraph.tenant import HDM_APP_ID
+
+Cli = Callable[..., Run]
+StartGraph = Callable[..., FakeGraph]
+TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.known-test-token.c2lnbmF0dXJl"
+SECRET = "Kq8~known-client-secret-value-0123456789"
+PASSWORD = "known-certificate-password-42"
+SECRETS = (TOKEN, SECRET, PASSWORD)
+TENANT = "11111111-1111-4111-8111-111111111111"
+CLIENT = "22222222-2222-4222-8222-222222222222"
+
+
+def _certificate(path: Path) -> Path:
+    """A self-signed certificate with its private key encrypted by PASSWORD (PEM)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "auditor test")])
+    now = datetime.now(timezone.utc)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now).not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    encryption = serialization.BestAvailableEncryption(PASSWORD.encode())
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+        + certificate.public_bytes(serialization.Encoding.PEM)
+    )
+    return path
+
+
+@pytest.fixture
+def no_sign_in_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sign-in requests go to a closed local port (through a proxy that is not there), fail at once and
+    are not retried after a pause: no test reaches the internet or waits."""
+    monkeypatch.setenv("HTTPS_PROXY", unused_local_url().removesuffix("/v1.0"))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setattr(RetryPolicy, "sleep", lambda *args, **kwargs: None)
+
+
+def _every_command(cli: Cli, server: FakeGraph, tmp_path: Path) -> list[Run]:
+    live = [*cli_args(server), "--app-id", HDM_APP_ID, "--verbose"]
+    history = ["--history", str(tmp_path / "history.db")]
+    snapshot = str(tmp_path / "snapshot.json")
+    certificate = str(_certificate(tmp_path / "auditor.pem"))
+    sign_in = ["--tenant-id", TENANT, "--client-id", CLIENT, "--graph-url", server.base_url, "--verbose"]
+    (tmp_path / "tenants.csv").write_text(f"name,graph_url,auth\nfabrikam,{server.base_url},token\n")
+    return [
+        cli("scan", *live, "--out", str(tmp_path / "live-1"), *history),
+        cli("scan", *live, "--out", str(tmp_path / "live-2"), *history),
+        cli("collect", *live, "--out", snapshot),
+        cli("scan", "--snapshot", snapshot, "--out", str(tmp_path / "offline"), "--verbose"),
+        cli("scan", "--demo", "--out", str(tmp_path / "demo"), "--format", "html,xlsx,json,junit"),
+        cli("rules"),
+        cli("history", *history),
+        cli("diff", *history, "--tenant", server.tenant.id, "--json"),
+        cli("diff", str(tmp_path / "live-1" / "result.json"), str(tmp_path / "live-2" / "result.json")),
+        cli("fleet", str(tmp_path / "tenants.csv"), "--out", str(tmp_path / "fleet")),
+        cli("scan", "--auth", "secret", *sign_in, "--out", str(tmp_path / "secret")),
+        cli("scan", "--auth", "certificate", "--certificate", certificate, *sign_in, "--out", str(tmp_path / "cert")),
+        cli("collect", "--auth", "certificate", "--certificate", certificate, *sign_in, "--out", snapshot + ".2"),
+    ]
+
+
+def test_no_secret_in_any_output_or_file_of_any_command(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_sign_in_service: None
+) -> None:
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", SECRET)
+    monkeypatch.setenv("AZURE_CLIENT_CERTIFICATE_PASSWORD", PASSWORD)
+    server = fake_graph(scenarios.workflow_only(), token=TOKEN, page_size=2)
+    server.fail(r"^/organization", 429, retry_after=0, where="batch")  # a retry in the log
+    server.fail(r"^/policies/authorizationPolicy", 403, times=None, message=f"Denied: Bearer {TOKEN}")  # echoed
+
+    runs = _every_command(cli, server, tmp_path)
+
+    assert [run.code for run in runs] == [3, 3, 3, 3, 1, 0, 0, 0, 0, 3, 3, 3, 3], [run.stderr for run in runs]
+    assert "'authorization': '<redacted>'" in runs[0].stderr  # the log shows the header, not its value
+    assert "HTTP 429 on GET /organization: attempt 2" in runs[0].stderr  # and the retries
+    assert "sign-in failed" in runs[-1].stderr
+    for run in runs:
+        for secret in SECRETS:
+            assert secret not in run.stdout and secret not in run.stderr
+    files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert len(files) > 20
+    for path in files:
+        content = path.read_bytes()
+        assert not any(secret.encode() in content for secret in SECRETS), path
+
+
+def test_a_token_the_http_library_would_quote_is_refused_without_showing_it(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = fake_graph(scenarios.fully_consented())
+    monkeypatch.setenv("AUDITOR_ACCESS_TOKEN", "abcdefgh-the-secret-part\ntail")  # h11 would quote it
+
+    run = cli("scan", *cli_args(server), "--out", str(tmp_path / "out"), "--verbose")
+
+    assert run.code == 2
+    assert "the-secret-part" not in run.stderr and "AUDITOR_ACCESS_TOKEN" in run.stderr
+    assert server.requests == []
+
+
+def test_the_verbose_log_scrubs_what_a_library_logs(capsys: pytest.CaptureFixture[str]) -> None:
+    with verbose_logging(True):
+        logging.getLogger("azure.core.pipeline").info("headers: {'Authorization': 'Bearer abc.def.ghi'}")
+        logging.getLogger("auditor.collect").debug("body: client_secret=s3cr3t-value&grant_type=x\n  next line")
+    logging.getLogger("auditor.collect").info("after the command: not logged")
+
+    err = capsys.readouterr().err
+    assert "abc.def.ghi" not in err and "s3cr3t-value" not in err
+    assert "'Authorization': '<redacted>'" in err and "client_secret=<redacted>" in err
+    assert "\n  next line" in err and "after the command" not in err
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        ("Authorization: Bearer eyJabc.def", "Authorization: <redacted>"),
+        ('{"access_token": "eyJabc", "expires_in": 3599}', '{"access_token": "<redacted>", "expires_in": 3599}'),
+        ("sent bearer eyJabc.def to graph", "sent Bearer <redacted> to graph"),
+        ("password=hunter22&user=x", "password=<redacted>&user=x"),
+        ("\x1b[31mred", "\\x1b[31mred"),
+    ],
+)
+def test_scrub(line: str, shown: str) -> None:
+    assert scrub(line) == shown
