@@ -6,15 +6,15 @@ that need them, so `auditor --help` and `auditor rules` start fast.
 
 from __future__ import annotations
 
-import re
 import sys
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from auditor import __version__
+from auditor import cli_options as opt
+from auditor.cli_options import check_app_id
 from auditor.collect.options import AuthMode, Cloud, LiveOptions
 from auditor.errors import AuditorError, ExitCode, InputError, safe_text
 from auditor.fleet.command import fleet
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from auditor.drift import Drift
-    from auditor.history import HistoryStore
     from auditor.report_model import ReportContext
     from auditor.rulepack import RulePack
     from auditor.snapshot import Snapshot
@@ -46,79 +45,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-LIVE = "Live collection"
-RulesOption = Annotated[
-    Path | None,
-    typer.Option("--rules", help="Rule pack YAML (default: the built-in hd-meeting pack).", show_default=False),
-]
-AppIdOption = Annotated[
-    str | None,
-    typer.Option("--app-id", help="HD Meeting's application (client) id, a GUID.", show_default=False),
-]
-TenantOption = Annotated[
-    str | None,
-    typer.Option("--tenant-id", help="Tenant id or domain to read.", rich_help_panel=LIVE, show_default=False),
-]
-ClientOption = Annotated[
-    str | None,
-    typer.Option("--client-id", help="The auditor's own app registration (client id).", rich_help_panel=LIVE,
-                 show_default=False),
-]
-AuthOption = Annotated[
-    AuthMode,
-    typer.Option("--auth", help="How to sign in. The client secret is read only from AZURE_CLIENT_SECRET; "
-                 "'token' sends AUDITOR_ACCESS_TOKEN as is.", rich_help_panel=LIVE),
-]
-CertificateOption = Annotated[
-    Path | None,
-    typer.Option("--certificate", help="PEM or PFX file for --auth certificate (password from "
-                 "AZURE_CLIENT_CERTIFICATE_PASSWORD).", rich_help_panel=LIVE, show_default=False),
-]
-CloudOption = Annotated[
-    Cloud, typer.Option("--cloud", help="National cloud: sets the sign-in and Graph hosts.", rich_help_panel=LIVE)
-]
-GraphUrlOption = Annotated[
-    str | None,
-    typer.Option("--graph-url", help="Override the Graph base URL, e.g. http://127.0.0.1:8080/v1.0.",
-                 rich_help_panel=LIVE, show_default=False),
-]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
-TimeoutOption = Annotated[
-    float,
-    typer.Option("--timeout", min=0.1, metavar="SECONDS", rich_help_panel=LIVE,
-                 help="Longest wait for each request to Graph, its whole answer included; a request that takes "
-                 "longer makes its sources 'error'."),
-]
-DeadlineOption = Annotated[
-    float,
-    typer.Option("--deadline", min=0.1, metavar="SECONDS", rich_help_panel=LIVE,
-                 help="Longest time for the whole collection; what is not read by then is 'error'."),
-]
-VerboseOption = Annotated[
-    bool,
-    typer.Option("--verbose", "-v", help="Log each request to Graph (method, URL, headers; Authorization "
-                 "redacted), each retry and the sign-in steps on stderr."),
-]
-HistoryOption = Annotated[
-    str | None,
-    typer.Option("--history", envvar="AUDITOR_HISTORY", show_default=False, metavar="PATH|URL",
-                 help="Scan history: an SQLite file path, or a postgresql://USER@HOST/DB URL (password "
-                 "best in PGPASSWORD or ~/.pgpass)."),
-]
-HistoryTenantOption = Annotated[
-    str | None,
-    typer.Option("--tenant", help="Tenant id (or exact display name) in the history.", show_default=False,
-                 metavar="ID"),
-]
-
-
-def _check_app_id(app_id: str | None) -> str | None:
-    if app_id is not None and not _GUID.match(app_id):
-        raise InputError(f"--app-id: {app_id!r} is not a GUID (the application's client id)")
-    return app_id.lower() if app_id else None
 
 
 def _version(value: bool) -> None:
@@ -144,39 +70,27 @@ def scan(
         typer.Option("--snapshot", help="Evaluate a snapshot written by 'auditor collect' (offline).",
                      show_default=False),
     ] = None,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the reports.")] = Path("auditor-report"),
-    formats: Annotated[
-        str, typer.Option("--format", help="Comma-separated: html, xlsx, json, junit.")
-    ] = "html,xlsx,json",
-    rules: RulesOption = None,
-    app_id: AppIdOption = None,
-    fail_on: Annotated[
-        Severity, typer.Option("--fail-on", help="Exit 1 when a finding at or above this severity fails.")
-    ] = Severity.HIGH,
-    report_title: Annotated[str, typer.Option("--report-title", help="Title on the HTML and Excel reports.")] = (
-        "HD Meeting readiness report"
-    ),
-    prepared_by: Annotated[
-        str | None, typer.Option("--prepared-by", help="Consultant or team named on the reports.",
-                                 show_default=False)
-    ] = None,
-    tenant_id: TenantOption = None,
-    client_id: ClientOption = None,
-    auth: AuthOption = AuthMode.DEFAULT,
-    certificate: CertificateOption = None,
-    cloud: CloudOption = Cloud.GLOBAL,
-    graph_url: GraphUrlOption = None,
-    timeout: TimeoutOption = 60.0,
-    deadline: DeadlineOption = 900.0,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
-    history: HistoryOption = None,
-    exceptions: Annotated[
-        Path | None,
-        typer.Option("--exceptions", show_default=False,
-                     help="Risk acceptances (YAML list of rule_id, tenant_id, reason, owner, expires): an "
-                     "accepted failure does not fail the scan until it expires."),
-    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the reports.", rich_help_panel=opt.REPORTS)
+    ] = Path("auditor-report"),
+    formats: opt.Formats = opt.DEFAULT_FORMATS,
+    rules: opt.Rules = None,
+    app_id: opt.AppId = None,
+    fail_on: opt.FailOn = Severity.HIGH,
+    report_title: opt.ReportTitle = opt.DEFAULT_TITLE,
+    prepared_by: opt.PreparedBy = None,
+    tenant_id: opt.TenantId = None,
+    client_id: opt.ClientId = None,
+    auth: opt.Auth = AuthMode.DEFAULT,
+    certificate: opt.Certificate = None,
+    cloud: opt.CloudName = Cloud.GLOBAL,
+    graph_url: opt.GraphUrl = None,
+    timeout: opt.Timeout = opt.DEFAULT_TIMEOUT,
+    deadline: opt.Deadline = opt.DEFAULT_DEADLINE,
+    quiet: opt.Quiet = False,
+    verbose: opt.Verbose = False,
+    history: opt.History = None,
+    exceptions: opt.Exceptions = None,
 ) -> None:
     """Scan a tenant (live, a snapshot, or --demo) and write report.html, report.xlsx, result.json.
 
@@ -203,10 +117,10 @@ def scan(
 
     live = LiveOptions(tenant_id, client_id, auth, certificate, cloud, graph_url, quiet, timeout, deadline)
     chosen = parse_formats(formats)
-    app_id = _check_app_id(app_id)
+    app_id = check_app_id(app_id)
     pack = load_rule_pack(rules)
     acceptances = load_acceptances(exceptions, pack) if exceptions else []
-    with verbose_logging(verbose), _open_history(history, create=True) as store:
+    with verbose_logging(verbose), opt.open_history(history) as store:
         data = _load_snapshot(demo, snapshot, live, pack, app_id)
         previous = store.latest(data.tenant.id) if store else []
         context = build_report(data, pack, app_id, Branding(report_title, prepared_by),
@@ -219,15 +133,6 @@ def scan(
     if not quiet:
         _scan_summary(context, out)
     raise typer.Exit(int(code))
-
-
-def _open_history(url: str | None, *, create: bool) -> AbstractContextManager[HistoryStore | None]:
-    """The history store, opened (and its URL checked) before anything is read or written; or nothing."""
-    if not url:
-        return nullcontext()
-    from auditor.history import open_history
-
-    return open_history(url, create=create)
 
 
 def _scan_summary(context: ReportContext, out: Path) -> None:
@@ -270,33 +175,26 @@ def _load_snapshot(
 
 
 def _collect(live: LiveOptions, pack: RulePack, app_id: str | None) -> Snapshot:
-    from auditor.collect import collect_snapshot
-    from auditor.snapshot import CollectionTarget
+    from auditor.collect import collect_for_pack
 
-    params = pack.parameters
-    target = CollectionTarget(
-        app_id=app_id or next(iter(params.app_ids), None),
-        app_display_name=params.app_display_name,
-        legacy_app_ids=list(params.legacy_app_ids),
-    )
-    return collect_snapshot(live, target, [role.id for role in params.consent_capable_roles])
+    return collect_for_pack(live, pack, app_id)
 
 
 @app.command()
 def collect(
     out: Annotated[Path, typer.Option("--out", help="Snapshot file to write (JSON).")],
-    rules: RulesOption = None,
-    app_id: AppIdOption = None,
-    tenant_id: TenantOption = None,
-    client_id: ClientOption = None,
-    auth: AuthOption = AuthMode.DEFAULT,
-    certificate: CertificateOption = None,
-    cloud: CloudOption = Cloud.GLOBAL,
-    graph_url: GraphUrlOption = None,
-    timeout: TimeoutOption = 60.0,
-    deadline: DeadlineOption = 900.0,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
+    rules: opt.Rules = None,
+    app_id: opt.AppId = None,
+    tenant_id: opt.TenantId = None,
+    client_id: opt.ClientId = None,
+    auth: opt.Auth = AuthMode.DEFAULT,
+    certificate: opt.Certificate = None,
+    cloud: opt.CloudName = Cloud.GLOBAL,
+    graph_url: opt.GraphUrl = None,
+    timeout: opt.Timeout = opt.DEFAULT_TIMEOUT,
+    deadline: opt.Deadline = opt.DEFAULT_DEADLINE,
+    quiet: opt.Quiet = False,
+    verbose: opt.Verbose = False,
 ) -> None:
     """Read a tenant through Microsoft Graph and write a snapshot, to evaluate later with
     'auditor scan --snapshot FILE' (offline, same result).
@@ -313,7 +211,7 @@ def collect(
     from auditor.output import write_atomic
     from auditor.rulepack import load_rule_pack
 
-    app_id = _check_app_id(app_id)
+    app_id = check_app_id(app_id)
     pack = load_rule_pack(rules)
     live = LiveOptions(tenant_id, client_id, auth, certificate, cloud, graph_url, quiet, timeout, deadline)
     with verbose_logging(verbose):
@@ -329,7 +227,7 @@ def collect(
 
 
 @app.command("rules")
-def list_rules(rules: RulesOption = None) -> None:
+def list_rules(rules: opt.Rules = None) -> None:
     """List the rule pack's rules: id, severity, category, title."""
     from rich.console import Console
     from rich.table import Table
@@ -347,8 +245,8 @@ def list_rules(rules: RulesOption = None) -> None:
 
 @app.command("history")
 def show_history(
-    history: HistoryOption = None,
-    tenant: HistoryTenantOption = None,
+    history: opt.History = None,
+    tenant: opt.HistoryTenant = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Most recent runs shown per tenant.")] = 20,
 ) -> None:
     """List the stored runs per tenant, newest first: verdict, score and its trend since the run before.
@@ -413,8 +311,8 @@ def diff_runs(
     new: Annotated[
         Path | None, typer.Argument(help="The newer result.json.", show_default=False, metavar="NEW")
     ] = None,
-    history: HistoryOption = None,
-    tenant: HistoryTenantOption = None,
+    history: opt.History = None,
+    tenant: opt.HistoryTenant = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the drift as JSON.")] = False,
     fail_on: Annotated[
         Severity, typer.Option("--fail-on", help="Exit 1 when a rule at or above this severity regressed.")

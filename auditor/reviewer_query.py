@@ -29,6 +29,7 @@ class ReviewerQuery:
 
 
 _GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_WHOLE_GUID = re.compile(rf"^{_GUID}$")
 _PREFIX = r"(?:https://[A-Za-z0-9.-]+)?(?:/(?:v1\.0|beta))?"
 _USER = re.compile(rf"^{_PREFIX}/users/(?P<id>{_GUID})/?$", re.IGNORECASE)
 _GROUP = re.compile(
@@ -41,6 +42,11 @@ _ROLE = re.compile(
     rf"'(?P<id>{_GUID})'\s*$",
     re.IGNORECASE,
 )
+
+
+def is_guid(value: object) -> bool:
+    """Whether `value` is a GUID: the only form of id the tool ever puts into a Graph path."""
+    return isinstance(value, str) and bool(_WHOLE_GUID.match(value))
 
 
 def parse_reviewer_query(query: object) -> ReviewerQuery:

@@ -217,7 +217,7 @@ def meet_before_collecting(monkeypatch: pytest.MonkeyPatch, parties: int) -> dic
     barrier = threading.Barrier(parties, timeout=20)
     lock = threading.Lock()
     seen = {"active": 0, "peak": 0}
-    collect = runner.collect_snapshot
+    collect = runner.collect_for_pack
 
     def overlapping(*args: Any, **kwargs: Any) -> Any:
         with lock:
@@ -230,7 +230,7 @@ def meet_before_collecting(monkeypatch: pytest.MonkeyPatch, parties: int) -> dic
             with lock:
                 seen["active"] -= 1
 
-    monkeypatch.setattr(runner, "collect_snapshot", overlapping)
+    monkeypatch.setattr(runner, "collect_for_pack", overlapping)
     return seen
 
 
@@ -413,3 +413,33 @@ def test_progress_is_silent_when_quiet_or_not_a_terminal() -> None:
             progress.tenant_done(runner.TenantOutcome(TenantRow(2, "a", None, "a", LiveOptions(), None),
                                                       ExitCode.OK))
         assert console.file.getvalue() == ""
+
+
+# --- history, accepted risks and branding, as for scan -------------------------------------------------
+
+
+def test_fleet_records_history_shows_drift_and_honours_accepted_risks(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = fake_graph(scenarios.disabled_app())  # SP-02 (high) fails: exit 1 without an acceptance
+    monkeypatch.setenv("DISABLED_TOKEN", server.token)
+    tenants = write_tenants(tmp_path / "t.csv", [token_row("disabled", server, "DISABLED_TOKEN")])
+    history = tmp_path / "history.db"
+    accepted = tmp_path / "risks.yaml"
+    accepted.write_text(
+        "- {rule_id: HDM-SP-02, reason: 'pilot disabled on purpose', owner: it@example.test, expires: 2999-01-01}\n"
+        "- {rule_id: HDM-ACW-01, reason: 'tenant-wide consent instead', owner: it@example.test, expires: 2999-01-01}\n"
+    )
+    args = ["--out", str(tmp_path / "out"), "--app-id", HDM_APP_ID, "--history", str(history), "--quiet",
+            "--format", "html,json", "--prepared-by", "Fabrikam Consulting"]
+    first = cli("fleet", str(tenants), *args)
+    second = cli("fleet", str(tenants), *args, "--exceptions", str(accepted))
+    assert (first.code, second.code) == (1, 0)
+    runs = cli("history", "--history", str(history))
+    assert runs.code == 0 and runs.stdout.count("blocked") == 2
+    report = (tmp_path / "out" / "disabled" / "report.html").read_text()
+    assert "Fabrikam Consulting" in report
+    assert 'id="changes"' in report  # the second run compares itself with the first
+    result = json.loads((tmp_path / "out" / "disabled" / "result.json").read_text())
+    sp02 = next(f for f in result["findings"] if f["rule_id"] == "HDM-SP-02")
+    assert sp02["status"] == "fail" and sp02["accepted"]["reason"] == "pilot disabled on purpose"

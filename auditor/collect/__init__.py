@@ -12,15 +12,22 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from auditor.collect.auth import build_credential
-    from auditor.collect.live import DEFAULT_CONSENT_CAPABLE_ROLE_IDS, collect_snapshot
+    from auditor.collect.live import DEFAULT_CONSENT_CAPABLE_ROLE_IDS, collect_for_pack, collect_snapshot
     from auditor.collect.retry import RetryPolicy
 
-__all__ = ["DEFAULT_CONSENT_CAPABLE_ROLE_IDS", "RetryPolicy", "build_credential", "collect_snapshot"]
+__all__ = [
+    "DEFAULT_CONSENT_CAPABLE_ROLE_IDS",
+    "RetryPolicy",
+    "build_credential",
+    "collect_for_pack",
+    "collect_snapshot",
+]
 
 _HOMES = {
     "DEFAULT_CONSENT_CAPABLE_ROLE_IDS": "auditor.collect.live",
     "RetryPolicy": "auditor.collect.retry",
     "build_credential": "auditor.collect.auth",
+    "collect_for_pack": "auditor.collect.live",
     "collect_snapshot": "auditor.collect.live",
 }
 

@@ -20,9 +20,9 @@ from typing import Any
 
 from auditor.collect import graph_requests as req
 from auditor.collect.batch import BatchRunner, Outcome
-from auditor.collect.graph_requests import GraphRequest, Kind, is_guid
+from auditor.collect.graph_requests import GraphRequest, Kind
 from auditor.collect.progress import CollectionProgress
-from auditor.reviewer_query import ReviewerKind, parse_reviewer_query
+from auditor.reviewer_query import ReviewerKind, is_guid, parse_reviewer_query
 from auditor.snapshot import SOURCE_NAMES, CollectionTarget, GraphError, Source, SourceStatus, Tenant
 
 MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"

@@ -6,22 +6,17 @@ GUIDs before they go into a path; reviewer queries are parsed, never fetched as 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import quote
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+from auditor.reviewer_query import is_guid
 
 # Properties read for users and group members: accountEnabled is not among Graph's defaults.
 USER_SELECT = "id,displayName,userPrincipalName,mail,userType,accountEnabled"
 # The largest page Graph gives for directory objects (the default is 100): a list of 100 000 grants
 # takes 101 round trips instead of 1 000.
 MAX_PAGE = 999
-
-
-def is_guid(value: object) -> bool:
-    return isinstance(value, str) and bool(_GUID.match(value))
 
 
 class Kind(str, Enum):

@@ -21,11 +21,12 @@ from auditor.collect.batch import BatchRunner, Deadline
 from auditor.collect.clouds import Endpoints, resolve_endpoints
 from auditor.collect.collector import TenantCollector
 from auditor.collect.graph_client import GraphClient
-from auditor.collect.graph_requests import is_guid
 from auditor.collect.options import LiveOptions
 from auditor.collect.progress import CollectionProgress, make_progress
 from auditor.collect.retry import RetryPolicy, WaitBudget
 from auditor.errors import InputError
+from auditor.reviewer_query import is_guid
+from auditor.rulepack import RulePack
 from auditor.snapshot import CollectionTarget, Snapshot, ToolInfo
 
 # Global Administrator, Privileged Role Administrator, Cloud Application Administrator,
@@ -68,6 +69,21 @@ def collect_snapshot(
         close = getattr(credential, "close", None)
         if callable(close):
             close()
+
+
+def collect_for_pack(
+    options: LiveOptions, pack: RulePack, app_id: str | None = None, *, progress: CollectionProgress | None = None
+) -> Snapshot:
+    """Collect what `pack` evaluates: its app (by `app_id`, the pack's app ids, or its name), the legacy
+    app ids and the holders of its consent-capable roles."""
+    params = pack.parameters
+    target = CollectionTarget(
+        app_id=app_id or next(iter(params.app_ids), None),
+        app_display_name=params.app_display_name,
+        legacy_app_ids=list(params.legacy_app_ids),
+    )
+    roles = [role.id for role in params.consent_capable_roles]
+    return collect_snapshot(options, target, roles, progress=progress)
 
 
 async def _collect(

@@ -12,70 +12,39 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from auditor import cli_options as opt
 from auditor.collect.options import AuthMode, Cloud, LiveOptions
-from auditor.errors import InputError
 from auditor.rulepack import Severity
 
 if TYPE_CHECKING:
     from auditor.fleet.runner import TenantOutcome
 
-FALLBACK = "Sign-in, for rows that leave it empty"
-
-
 def fleet(
     tenants: Annotated[
         Path, typer.Argument(help="CSV with a header row: name, tenant_id, auth, client_id, certificate, cloud, "
-                             "graph_url, app_id, token_env (each row: a tenant_id or a graph_url).",
+                             "graph_url, app_id, token_env (each row: a tenant_id or a graph_url). Empty cells "
+                             "take the command-line value; a row's certificate is relative to the file.",
                              metavar="TENANTS.csv", show_default=False)
     ],
     out: Annotated[Path, typer.Option("--out", help="Folder for fleet.json, fleet.html, fleet.xlsx and one "
                                       "folder of reports per tenant.", show_default=False)],
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Tenants scanned at once.")] = 8,
-    formats: Annotated[
-        str, typer.Option("--format", help="Each tenant's reports, comma-separated: html, xlsx, json, junit. "
-                          "The fleet files are always written.")
-    ] = "html,xlsx,json",
-    fail_on: Annotated[
-        Severity, typer.Option("--fail-on", help="A tenant exits 1 when a finding at or above this severity fails.")
-    ] = Severity.HIGH,
-    rules: Annotated[
-        Path | None, typer.Option("--rules", help="Rule pack YAML (default: the built-in hd-meeting pack).",
-                                  show_default=False)
-    ] = None,
-    app_id: Annotated[
-        str | None, typer.Option("--app-id", help="HD Meeting's application (client) id, for rows without app_id.",
-                                 show_default=False)
-    ] = None,
-    auth: Annotated[
-        AuthMode, typer.Option("--auth", help="How to sign in. 'token' sends the variable named in the row's "
-                               "token_env (default AUDITOR_ACCESS_TOKEN) as is.", rich_help_panel=FALLBACK)
-    ] = AuthMode.DEFAULT,
-    client_id: Annotated[
-        str | None, typer.Option("--client-id", help="The auditor's own app registration (client id).",
-                                 rich_help_panel=FALLBACK, show_default=False)
-    ] = None,
-    certificate: Annotated[
-        Path | None, typer.Option("--certificate", help="PEM or PFX file for --auth certificate (a row's "
-                                  "certificate is relative to the tenants file).", rich_help_panel=FALLBACK,
-                                  show_default=False)
-    ] = None,
-    cloud: Annotated[
-        Cloud, typer.Option("--cloud", help="National cloud: sets the sign-in and Graph hosts.",
-                            rich_help_panel=FALLBACK)
-    ] = Cloud.GLOBAL,
-    graph_url: Annotated[
-        str | None, typer.Option("--graph-url", help="Override the Graph base URL.", rich_help_panel=FALLBACK,
-                                 show_default=False)
-    ] = None,
-    timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, metavar="SECONDS", help="Longest wait for each request to Graph; "
-                            "a request that takes longer makes its sources 'error'.")
-    ] = 60.0,
-    deadline: Annotated[
-        float, typer.Option("--deadline", min=0.1, metavar="SECONDS", help="Longest time for each tenant's "
-                            "collection; what is not read by then is 'error'.")
-    ] = 900.0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
+    formats: opt.Formats = opt.DEFAULT_FORMATS,
+    fail_on: opt.FailOn = Severity.HIGH,
+    rules: opt.Rules = None,
+    app_id: opt.AppId = None,
+    report_title: opt.ReportTitle = opt.DEFAULT_TITLE,
+    prepared_by: opt.PreparedBy = None,
+    history: opt.History = None,
+    exceptions: opt.Exceptions = None,
+    auth: opt.Auth = AuthMode.DEFAULT,
+    client_id: opt.ClientId = None,
+    certificate: opt.Certificate = None,
+    cloud: opt.CloudName = Cloud.GLOBAL,
+    graph_url: opt.GraphUrl = None,
+    timeout: opt.Timeout = opt.DEFAULT_TIMEOUT,
+    deadline: opt.Deadline = opt.DEFAULT_DEADLINE,
+    quiet: opt.Quiet = False,
 ) -> None:
     """Scan every tenant of TENANTS.csv, several at once, each with its own sign-in, and write each tenant's
     reports to DIR/<name or tenant_id>/ as 'auditor scan' would, plus fleet.json, fleet.html (worst first)
@@ -88,25 +57,25 @@ def fleet(
 
       auditor fleet tenants.csv --out fleet/ --auth certificate --client-id APP --certificate auditor.pem
     """
+    from auditor.acceptance import load_acceptances
     from auditor.collect.clouds import resolve_endpoints
-    from auditor.collect.graph_requests import is_guid
     from auditor.fleet.progress import FleetProgress
     from auditor.fleet.runner import FleetJob, run_fleet
     from auditor.fleet.summary import worst_exit
     from auditor.fleet.tenants_file import load_tenants
-    from auditor.reporting import parse_formats
+    from auditor.reporting import Branding, parse_formats
     from auditor.rulepack import load_rule_pack
 
     chosen = parse_formats(formats)
-    if app_id is not None and not is_guid(app_id):
-        raise InputError(f"--app-id: {app_id!r} is not a GUID (the application's client id)")
+    app_id = opt.check_app_id(app_id)
     defaults = LiveOptions(client_id=client_id, auth=auth, certificate=certificate, cloud=cloud,
                            graph_url=graph_url, quiet=True, timeout=timeout, deadline=deadline)
     resolve_endpoints(defaults)  # a bad --graph-url is the command line's error, not every row's
     pack = load_rule_pack(rules)
     rows = load_tenants(tenants, defaults, app_id)
-    job = FleetJob(pack, chosen, fail_on, out)
-    with FleetProgress(len(rows), quiet) as progress:
+    acceptances = load_acceptances(exceptions, pack) if exceptions else []
+    with opt.open_history(history) as store, FleetProgress(len(rows), quiet) as progress:
+        job = FleetJob(pack, chosen, fail_on, out, Branding(report_title, prepared_by), acceptances, store)
         outcomes = run_fleet(rows, job, concurrency, progress.tenant_done)
     _write_fleet_files(out, outcomes)
     if not quiet:

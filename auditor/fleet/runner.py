@@ -10,30 +10,38 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from auditor.collect import collect_snapshot
+from auditor.acceptance import Acceptance
+from auditor.collect import collect_for_pack
 from auditor.collect.progress import SilentProgress
 from auditor.engine import exit_code
 from auditor.errors import AuditorError, CollectionError, ExitCode
 from auditor.fleet.tenants_file import TenantRow
 from auditor.output import write_all
 from auditor.report_model import ReportContext
-from auditor.reporting import ReportFormat, build_report, render
+from auditor.reporting import Branding, ReportFormat, build_report, render
 from auditor.result import Result, Status
 from auditor.rulepack import RulePack, Severity
-from auditor.snapshot import CollectionTarget
+
+if TYPE_CHECKING:
+    from auditor.history import HistoryStore
 
 
 @dataclass(frozen=True)
 class FleetJob:
-    """What every tenant of the fleet shares: the rule pack, the report formats, the exit threshold, the folder."""
+    """What every tenant of the fleet shares: the rule pack, the report formats, the exit threshold, the folder,
+    the branding, the accepted risks and the history."""
 
     pack: RulePack
     formats: Sequence[ReportFormat]
     fail_on: Severity
     out: Path
+    branding: Branding = field(default_factory=Branding)
+    acceptances: Sequence[Acceptance] = ()
+    history: HistoryStore | None = None
 
 
 @dataclass(frozen=True)
@@ -50,15 +58,6 @@ class TenantOutcome:
         return self.exit_code in (ExitCode.USAGE, ExitCode.INCOMPLETE)
 
 
-def collection_target(pack: RulePack, app_id: str | None) -> CollectionTarget:
-    params = pack.parameters
-    return CollectionTarget(
-        app_id=app_id or next(iter(params.app_ids), None),
-        app_display_name=params.app_display_name,
-        legacy_app_ids=list(params.legacy_app_ids),
-    )
-
-
 def incomplete_note(context: ReportContext) -> str:
     """One line for a tenant with `error` findings: which rules, and which sources could not be read, and why."""
     rules = [f.rule_id for f in context.result.findings if f.status is Status.ERROR]
@@ -71,15 +70,11 @@ def incomplete_note(context: ReportContext) -> str:
 
 def scan_tenant(tenant: TenantRow, job: FleetJob) -> TenantOutcome:
     """`auditor scan` for one tenant; its failures become its outcome instead of ending the fleet."""
-    params = job.pack.parameters
     try:
-        snapshot = collect_snapshot(
-            tenant.live,
-            collection_target(job.pack, tenant.app_id),
-            [role.id for role in params.consent_capable_roles],
-            progress=SilentProgress(),
-        )
-        context = build_report(snapshot, job.pack, tenant.app_id)
+        snapshot = collect_for_pack(tenant.live, job.pack, tenant.app_id, progress=SilentProgress())
+        previous = job.history.latest(snapshot.tenant.id) if job.history else []
+        context = build_report(snapshot, job.pack, tenant.app_id, job.branding, acceptances=job.acceptances,
+                               previous=previous[-1] if previous else None)
         files = render(context, job.formats)
     except AuditorError as exc:
         return TenantOutcome(tenant, exc.exit_code, error=str(exc))
@@ -89,6 +84,8 @@ def scan_tenant(tenant: TenantRow, job: FleetJob) -> TenantOutcome:
     result = context.result
     try:
         write_all(job.out / tenant.folder, files)
+        if job.history:
+            job.history.record(result)
     except AuditorError as exc:
         return TenantOutcome(tenant, exc.exit_code, result, str(exc))
     code = exit_code(result, job.fail_on)

@@ -16,9 +16,9 @@ from enum import Enum
 from pathlib import Path
 
 from auditor.collect.clouds import resolve_endpoints
-from auditor.collect.graph_requests import is_guid
 from auditor.collect.options import AuthMode, Cloud, LiveOptions
 from auditor.errors import InputError, read_input
+from auditor.reviewer_query import is_guid
 
 COLUMNS = ("name", "tenant_id", "auth", "client_id", "certificate", "cloud", "graph_url", "app_id", "token_env")
 # The fleet's own files sit beside the tenant folders: no tenant may take their names.
