@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from tests.conftest import Run
 from tests.fakegraph import scenarios
 from tests.fakegraph.contract import violations
 from tests.fakegraph.fixtures import cli_args
-from tests.fakegraph.server import FakeGraph
+from tests.fakegraph.server import FakeGraph, FakeGraphHost
 from tests.fakegraph.tenant import HDM_APP_ID, FakeTenant
 
 ONE_PAGE = 999  # Graph's largest page: every list of these tenants fits in one
@@ -70,3 +71,26 @@ def test_full_scan_round_trips(
 def test_typical_tenants_take_at_most_three_round_trips() -> None:
     typical = {name: http for name, (http, _) in EXPECTED.items() if name != "many_objects"}
     assert max(typical.values()) <= TYPICAL_LIMIT
+
+
+def test_tenants_behind_one_host_count_their_own_requests_and_wait_their_latency(
+    cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What the fleet benchmark relies on: many tenants on one server, each with its own token,
+    request count and latency per HTTP request."""
+    latency = 0.2
+    graphs = [FakeGraph(scenarios.fully_consented(), page_size=ONE_PAGE, latency=latency),
+              FakeGraph(scenarios.workflow_only(), page_size=ONE_PAGE)]
+    elapsed = []
+    with FakeGraphHost(graphs):
+        for number, graph in enumerate(graphs):
+            monkeypatch.setenv("AUDITOR_ACCESS_TOKEN", graph.token)
+            started = time.perf_counter()
+            run = cli("scan", *cli_args(graph), "--app-id", HDM_APP_ID, "--out", str(tmp_path / str(number)),
+                      "--format", "json")
+            elapsed.append(time.perf_counter() - started)
+            assert run.code == 1, run.stderr
+
+    assert len({graph.base_url for graph in graphs}) == 2
+    assert [graph.http_requests for graph in graphs] == [EXPECTED["fully_consented"][0], EXPECTED["workflow_only"][0]]
+    assert elapsed[0] >= EXPECTED["fully_consented"][0] * latency

@@ -100,9 +100,12 @@ class GraphClient:
             for handler in KiotaClientFactory.get_default_middleware(None)
         ]
         middleware += [GraphTelemetryHandler(), _WireHandler(timeout)]
-        self._http = GraphClientFactory.create_with_custom_middleware(
-            middleware, client=httpx.AsyncClient(timeout=httpx.Timeout(timeout), http2=True, verify=_tls_context())
+        # msgraph-core wraps the client's transport in one whose aclose() does not close it: keep it to close it.
+        self._connections = httpx.AsyncHTTPTransport(http2=True, verify=_tls_context())
+        client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout), http2=True, verify=_tls_context(), transport=self._connections
         )
+        self._http = GraphClientFactory.create_with_custom_middleware(middleware, client=client)
         auth = AzureIdentityAuthenticationProvider(
             credential, options=token_options or None, scopes=scopes, allowed_hosts=[endpoints.graph_host]
         )
@@ -132,6 +135,7 @@ class GraphClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        await self._connections.aclose()
 
     async def _send(
         self, method: Method, url: str, content: bytes | None = None, options: list[RequestOption] | None = None

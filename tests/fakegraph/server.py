@@ -518,6 +518,9 @@ Route = Callable[[str], "tuple[FakeGraph, str] | None"]  # request path → the 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # A fleet's tenants connect to one FakeGraphHost at once: with the default backlog of 5 the accept
+    # queue overflows and the kernel resets some connections.
+    request_queue_size = 128
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Quiet when the client hung up (it timed out: a test's point); loud for anything else."""

@@ -1,0 +1,275 @@
+"""Benchmark of issue 6: round trips, fleet, large tenant, start-up — one table of medians.
+
+    python bench/run.py --quick     # under a minute: smaller fleet and tenant, fewer repeats
+    python bench/run.py             # the issue's sizes, under ten minutes
+
+The fake Graph (tests/fakegraph) runs in this process with injected latency; every measurement
+runs the real `auditor` console script in a child process, whose wall time, CPU time (user + sys)
+and peak RSS come from `os.wait4`. Each measurement is repeated and its median reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.tenants import LargeShape, fleet_tenants, large_tenant, scenario_builders  # noqa: E402
+from tests.fakegraph.server import FakeGraph, FakeGraphHost  # noqa: E402
+from tests.fakegraph.tenant import HDM_APP_ID  # noqa: E402
+
+AUDITOR = Path(sys.executable).with_name("auditor")
+ONE_PAGE = 999
+# Imported only by the commands that need them: none of them may load for `auditor --help`.
+HEAVY_MODULES = ("msgraph", "azure.identity", "pandas", "openpyxl")
+# Scenarios of the test suite that are not a typical tenant, and why they need more requests.
+ATYPICAL = {"many_objects": "26 service principals: 93 requests in round 2, at most 20 per $batch"}
+
+
+@dataclass(frozen=True)
+class Mode:
+    repeats: int
+    fleet_size: int
+    large: LargeShape
+    sweep: tuple[int, ...]  # fewer tenants at once: where latency, not CPU, bounds the wall time
+    latency: float = 0.05
+    concurrency: int = 32
+
+
+QUICK = Mode(repeats=2, fleet_size=50, large=LargeShape(10_000, 2_000, 4, 200), sweep=(4,))
+FULL = Mode(repeats=3, fleet_size=500, large=LargeShape(), sweep=(4, 8, 16))
+
+
+@dataclass(frozen=True)
+class Run:
+    wall: float  # seconds
+    cpu: float  # user + sys seconds of the auditor process
+    rss_mb: float  # peak resident set size
+    http: int = 0  # HTTP requests the fake Graph answered
+
+
+@dataclass
+class Row:
+    target: str
+    what: str
+    runs: list[Run]
+    goal: str = ""
+    passed: bool | None = None
+    note: str = ""
+
+    def median(self, attribute: str) -> float:
+        return statistics.median(getattr(run, attribute) for run in self.runs)
+
+
+def run_auditor(
+    args: Sequence[str],
+    env: dict[str, str] | None = None,
+    count: Callable[[], int] = lambda: 0,
+    expected: Sequence[int] = (0, 1),  # 1: findings failed, as expected of these tenants
+) -> Run:
+    """Run `auditor ARGS` in a child process: its wall time, CPU time, peak RSS, and the HTTP requests
+    `count` saw; any exit code but the `expected` ones is an error."""
+    before = count()
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as err:
+        child = subprocess.Popen([str(AUDITOR), *args], stdout=subprocess.DEVNULL, stderr=err,
+                                 env={**os.environ, **(env or {})})
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode not in expected:
+            err.seek(0)
+            raise RuntimeError(f"auditor {' '.join(args)} exited {child.returncode}: {err.read().decode()[-2000:]}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, count() - before)
+
+
+def repeat(times: int, measure: Callable[[], Run]) -> list[Run]:
+    return [measure() for _ in range(times)]
+
+
+# -- target 4: start-up ----------------------------------------------------------------------------
+
+
+def startup(mode: Mode) -> list[Row]:
+    repeats = max(5, mode.repeats)
+    rows = [
+        Row("4 start-up", "auditor --help", repeat(repeats, lambda: run_auditor(["--help"]))),
+        Row("4 start-up", "auditor rules", repeat(repeats, lambda: run_auditor(["rules"]))),
+    ]
+    for row, limit in zip(rows, (0.5, 1.0), strict=True):
+        row.goal, row.passed = f"< {limit} s", row.median("wall") < limit
+    probe = "import sys; from auditor.cli import app; print(','.join(m for m in sys.argv[1:] if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe, *HEAVY_MODULES], capture_output=True, text=True, check=True)
+    rows[0].note = f"heavy modules at import: {loaded.stdout.strip() or 'none'}"
+    return rows
+
+
+# -- target 1: round trips -------------------------------------------------------------------------
+
+
+def round_trips(mode: Mode, workdir: Path) -> list[Row]:
+    """One scan per scenario: its request count is deterministic (tests/test_round_trips.py asserts it)."""
+    rows = []
+    for name, build in scenario_builders().items():
+        with FakeGraph(build(), page_size=ONE_PAGE, latency=mode.latency) as graph:
+            args = ["scan", "--auth", "token", "--graph-url", graph.base_url, "--quiet", "--app-id", HDM_APP_ID,
+                    "--format", "json", "--out", str(workdir / name)]
+            env = {"AUDITOR_ACCESS_TOKEN": graph.token}
+            runs = [run_auditor(args, env, lambda: graph.http_requests)]
+        row = Row("1 round trips", f"scan {name}", runs)
+        if name in ATYPICAL:
+            row.note = f"atypical: {ATYPICAL[name]}"
+        else:
+            row.goal, row.passed = "≤ 3 HTTP requests", row.median("http") <= 3
+        rows.append(row)
+    return rows
+
+
+# -- target 2: fleet -------------------------------------------------------------------------------
+
+
+def _tenants_csv(host: FakeGraphHost, path: Path) -> dict[str, str]:
+    """The fleet's TENANTS.csv (each tenant with its own token variable); the environment holding the tokens."""
+    env = {}
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["name", "tenant_id", "auth", "graph_url", "token_env"])
+        for number, graph in enumerate(host.graphs):
+            organization = graph.tenant.organization[0]
+            variable = f"BENCH_TOKEN_{number}"
+            env[variable] = graph.token
+            writer.writerow([f"tenant-{number:03}", organization["id"], "token", graph.base_url, variable])
+    return env
+
+
+def _fleet_run(host: FakeGraphHost, workdir: Path, formats: str, latency: float, concurrency: int) -> Run:
+    for graph in host.graphs:
+        graph.latency = latency
+    tenants = workdir / "tenants.csv"
+    env = _tenants_csv(host, tenants)
+    out = workdir / f"fleet-{formats.replace(',', '-')}-{latency:g}"
+    args = ["fleet", str(tenants), "--out", str(out), "--concurrency", str(concurrency), "--format", formats,
+            "--app-id", HDM_APP_ID, "--quiet"]
+    run = run_auditor(args, env, lambda: sum(graph.http_requests for graph in host.graphs), expected=(0, 1, 3))
+    failed = [t for t in json.loads((out / "fleet.json").read_text())["tenants"] if t["exit_code"] not in (0, 1)]
+    if failed:
+        raise RuntimeError(f"{len(failed)} tenants of the fleet failed, e.g. {failed[0]}")
+    return run
+
+
+def fleet(mode: Mode, workdir: Path) -> list[Row]:
+    """The issue's runs at the mode's concurrency, then fewer tenants at once: wall time follows
+    max(latency × HTTP requests / concurrency, CPU time) — the latency floor, or one Python process's CPU."""
+    size, latency = mode.fleet_size, mode.latency
+    with FakeGraphHost([FakeGraph(tenant, page_size=ONE_PAGE) for tenant in fleet_tenants(size)]) as host:
+        def row(formats: str, delay: float, concurrency: int) -> Row:
+            runs = repeat(mode.repeats, lambda: _fleet_run(host, workdir, formats, delay, concurrency))
+            label = f"{size} tenants, {delay * 1000:g} ms, {formats}, concurrency {concurrency}"
+            measured = Row("2 fleet", label, runs)
+            measured.note = f"latency floor {delay * measured.median('http') / concurrency:.1f} s"
+            return measured
+
+        rows = [row("json", latency, mode.concurrency), row("html,xlsx,json", latency, mode.concurrency),
+                row("json", 0.0, mode.concurrency), *(row("json", latency, c) for c in mode.sweep)]
+    if size >= FULL.fleet_size:
+        rows[0].goal = "< 15 s, < 600 MB"
+        rows[0].passed = rows[0].median("wall") < 15 and rows[0].median("rss_mb") < 600
+    return rows
+
+
+# -- target 3: large tenant ------------------------------------------------------------------------
+
+
+def large(mode: Mode, workdir: Path) -> list[Row]:
+    shape = mode.large
+    started = time.perf_counter()
+    tenant = large_tenant(shape)
+    built = time.perf_counter() - started
+    snapshot = workdir / "large.snapshot.json"
+    with FakeGraph(tenant, page_size=ONE_PAGE) as graph:
+        args = ["collect", "--auth", "token", "--graph-url", graph.base_url, "--quiet", "--app-id", HDM_APP_ID,
+                "--out", str(snapshot)]
+        env = {"AUDITOR_ACCESS_TOKEN": graph.token}
+        collect = Row("3 large tenant", "collect (page size 999, 0 ms)",
+                      repeat(mode.repeats, lambda: run_auditor(args, env, lambda: graph.http_requests)))
+    label = (f"{shape.per_user_grants} per-user grants, {shape.reviewer_users} reviewer users, "
+             f"{shape.pending_requests} pending requests")
+    collect.note = f"{label}; tenant built in {built:.1f} s; snapshot {snapshot.stat().st_size / 1e6:.0f} MB"
+    rows = [collect]
+    for formats in ("json", "html,json", "html,xlsx,json"):
+        scan = ["scan", "--snapshot", str(snapshot), "--app-id", HDM_APP_ID, "--quiet", "--format", formats,
+                "--out", str(workdir / f"large-{formats.replace(',', '-')}")]
+        rows.append(Row("3 large tenant", f"scan --snapshot --format {formats}",
+                        repeat(mode.repeats, lambda: run_auditor(scan))))  # noqa: B023
+    if shape == LargeShape():
+        rows[-1].goal = "< 10 s, < 1 GB"
+        rows[-1].passed = rows[-1].median("wall") < 10 and rows[-1].median("rss_mb") < 1024
+    return rows
+
+
+# -- the table -------------------------------------------------------------------------------------
+
+
+def print_table(rows: Sequence[Row]) -> None:
+    header = ("target", "measurement", "wall s", "cpu s", "peak RSS MB", "HTTP req", "goal", "met", "note")
+    lines = [header] + [
+        (
+            row.target,
+            row.what,
+            f"{row.median('wall'):.2f}",
+            f"{row.median('cpu'):.2f}",
+            f"{row.median('rss_mb'):.0f}",
+            f"{row.median('http'):g}" if row.median("http") else "",
+            row.goal,
+            {True: "yes", False: "NO", None: ""}[row.passed],
+            row.note,
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[column]) for line in lines) for column in range(len(header) - 1)]
+    for line in lines:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False)) + "  " + line[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="Smaller fleet and tenant, fewer repeats (< 1 min).")
+    parser.add_argument("--only", choices=("startup", "round-trips", "fleet", "large"), action="append",
+                        help="Run only these parts (repeatable).")
+    parser.add_argument("--concurrency", type=int, help="Tenants at once in the fleet runs (default 32).")
+    options = parser.parse_args()
+    mode = QUICK if options.quick else FULL
+    if options.concurrency:
+        mode = replace(mode, concurrency=options.concurrency)
+    parts: dict[str, Callable[[Path], list[Row]]] = {
+        "startup": lambda _: startup(mode),
+        "round-trips": lambda workdir: round_trips(mode, workdir),
+        "fleet": lambda workdir: fleet(mode, workdir),
+        "large": lambda workdir: large(mode, workdir),
+    }
+    started = time.perf_counter()
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="auditor-bench-") as workdir:
+        for name, part in parts.items():
+            if not options.only or name in options.only:
+                rows += part(Path(workdir))
+    print_table(rows)
+    print(f"\n{'quick' if options.quick else 'full'} run, medians of {mode.repeats} repeats (start-up: "
+          f"{max(5, mode.repeats)}), {os.cpu_count()} CPUs, load average before exit "
+          f"{os.getloadavg()[0]:.1f}; {time.perf_counter() - started:.0f} s in all")
+
+
+if __name__ == "__main__":
+    main()
