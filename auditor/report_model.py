@@ -15,7 +15,7 @@ from auditor.result import Result
 
 @dataclass(frozen=True)
 class GrantRow:
-    """One delegated scope granted to the app or a leftover (one row per scope)."""
+    """One delegated scope granted to the app tenant-wide, or to a leftover (one row per scope)."""
 
     client: str  # display name of the app holding the grant
     client_id: str  # its service principal id
@@ -25,6 +25,17 @@ class GrantRow:
     resource_id: str
     scope: str
     allowed: bool  # within the pack's allowed scopes (Graph) — False also for any other resource
+
+
+@dataclass(frozen=True)
+class PerUserGrantRow:
+    """One user's own consent to the app (a "Principal" grant): one row per grant, its scopes together."""
+
+    client: str  # display name of the app holding the grant
+    principal_id: str  # the user
+    resource: str  # display name of the resource API
+    scopes: list[str]
+    outside_allowed: list[str]  # the scopes not among the pack's allowed Graph scopes (all, on another API)
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,7 @@ class SourceRow:
 @dataclass(frozen=True)
 class ReportTables:
     grants: list[GrantRow] = field(default_factory=list)
+    per_user_grants: list[PerUserGrantRow] = field(default_factory=list)  # the app's, not the leftovers'
     app_permissions: list[AppPermissionRow] = field(default_factory=list)
     reviewers: list[ReviewerRow] = field(default_factory=list)
     consent_requests: list[ConsentRequestRow] = field(default_factory=list)

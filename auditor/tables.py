@@ -6,7 +6,7 @@ table (and the `error` findings) say why.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from auditor.facts import SourceUnavailable, TenantFacts, requester_label
@@ -16,6 +16,7 @@ from auditor.report_model import (
     ConsentRequestRow,
     GrantRow,
     LeftoverRow,
+    PerUserGrantRow,
     ReportTables,
     ReviewerRow,
     SourceRow,
@@ -53,29 +54,62 @@ def _apps(facts: TenantFacts) -> list[GraphObject]:
     return [*facts.app_candidates, *(sp for sp, _ in facts.leftovers)]
 
 
-def grant_rows(facts: TenantFacts) -> list[GrantRow]:
-    allowed = {scope.lower() for scope in facts.params.allowed_graph_scopes}
-    rows = []
+def _delegated_grants(facts: TenantFacts, per_user_of_app: bool) -> Iterator[tuple[GraphObject, GraphObject]]:
+    """(client, grant) for the app's per-user grants, or for every other grant of the app and the leftovers."""
+    app_ids = {object_id(sp) for sp in facts.app_candidates}
     for sp in _apps(facts):
-        client, client_id = text(sp, "displayName"), text(sp, "id")
+        of_app = object_id(sp) in app_ids
         for grant in facts.delegated_grants_of(sp):
-            resource_id = text(grant, "resourceId")
-            on_graph = facts.is_graph(resource_id)
-            resource = facts.resource_name(resource_id)
-            consent_type, principal_id = text(grant, "consentType"), text(grant, "principalId") or None
-            rows.extend(
-                GrantRow(
-                    client=client,
-                    client_id=client_id,
-                    consent_type=consent_type,
-                    principal_id=principal_id,
-                    resource=resource,
-                    resource_id=resource_id,
-                    scope=scope,
-                    allowed=on_graph and scope.lower() in allowed,
-                )
-                for scope in scopes(grant)
+            if (of_app and text(grant, "consentType") == "Principal") == per_user_of_app:
+                yield sp, grant
+
+
+def _is_allowed(facts: TenantFacts) -> Callable[[str, str], bool]:
+    """(resource id, scope) → within the pack's allowed scopes, which are Graph's."""
+    allowed = {scope.lower() for scope in facts.params.allowed_graph_scopes}
+    return lambda resource_id, scope: facts.is_graph(resource_id) and scope.lower() in allowed
+
+
+def grant_rows(facts: TenantFacts) -> list[GrantRow]:
+    """One row per scope of the app's tenant-wide grants and of every grant of the leftovers."""
+    is_allowed = _is_allowed(facts)
+    rows = []
+    for sp, grant in _delegated_grants(facts, per_user_of_app=False):
+        client, client_id = text(sp, "displayName"), text(sp, "id")
+        resource_id = text(grant, "resourceId")
+        resource = facts.resource_name(resource_id)
+        consent_type, principal_id = text(grant, "consentType"), text(grant, "principalId") or None
+        rows.extend(
+            GrantRow(
+                client=client,
+                client_id=client_id,
+                consent_type=consent_type,
+                principal_id=principal_id,
+                resource=resource,
+                resource_id=resource_id,
+                scope=scope,
+                allowed=is_allowed(resource_id, scope),
             )
+            for scope in scopes(grant)
+        )
+    return rows
+
+
+def per_user_grant_rows(facts: TenantFacts) -> list[PerUserGrantRow]:
+    """One row per per-user grant of the app: 100 000 users' consents are 100 000 rows, not one per scope."""
+    is_allowed = _is_allowed(facts)
+    rows = []
+    for sp, grant in _delegated_grants(facts, per_user_of_app=True):
+        resource_id, granted = text(grant, "resourceId"), scopes(grant)
+        rows.append(
+            PerUserGrantRow(
+                client=text(sp, "displayName"),
+                principal_id=text(grant, "principalId"),
+                resource=facts.resource_name(resource_id),
+                scopes=granted,
+                outside_allowed=[scope for scope in granted if not is_allowed(resource_id, scope)],
+            )
+        )
     return rows
 
 
@@ -168,6 +202,7 @@ def source_rows(facts: TenantFacts) -> list[SourceRow]:
 def build_tables(facts: TenantFacts) -> ReportTables:
     return ReportTables(
         grants=_readable(lambda: grant_rows(facts)),
+        per_user_grants=_readable(lambda: per_user_grant_rows(facts)),
         app_permissions=_readable(lambda: app_permission_rows(facts)),
         reviewers=_readable(lambda: reviewer_rows(facts)),
         consent_requests=_readable(lambda: consent_request_rows(facts)),

@@ -16,6 +16,7 @@ from auditor.report_model import (
     ConsentRequestRow,
     GrantRow,
     LeftoverRow,
+    PerUserGrantRow,
     ReportContext,
     ReportTables,
     ReviewerRow,
@@ -297,6 +298,7 @@ def _hostile_rows(make: Any) -> list[Any]:
 def hostile() -> ReportContext:
     tables = ReportTables(
         grants=_hostile_rows(lambda n: GrantRow(n, n, "Principal", n, n, n, n, False)),
+        per_user_grants=_hostile_rows(lambda n: PerUserGrantRow(n, n, n, [n, n], [n])),
         app_permissions=_hostile_rows(lambda n: AppPermissionRow(n, n, n, n, n, n, n)),
         reviewers=_hostile_rows(lambda n: ReviewerRow(n, "unknown", n, n, False, n, [n, n], [n], [n])),
         consent_requests=_hostile_rows(lambda n: ConsentRequestRow(n, n, n, n, 40.0, n, n, True)),
@@ -316,13 +318,16 @@ def hostile() -> ReportContext:
     )
 
 
-def large(grant_count: int = 20_000) -> ReportContext:
-    """The ordinary tenant with a per-user grant of each required scope for many users."""
+def large(user_count: int = 20_000) -> ReportContext:
+    """The ordinary tenant with HD Meeting consented tenant-wide and by many users one by one; the first
+    user also consented to a scope outside the allowed ones."""
     base = ordinary()
-    scopes = ("User.Read", "Calendars.ReadWrite", "offline_access")
-    grants = [
-        GrantRow("HD Meeting", "sp-hdm", "Principal", f"user-{i // len(scopes):06d}", "Microsoft Graph", GRAPH_SP,
-                 scopes[i % len(scopes)], True)
-        for i in range(grant_count)
-    ]
-    return replace(base, tables=replace(base.tables, grants=grants))
+    scopes = ["User.Read", "Calendars.ReadWrite", "offline_access"]
+    tenant_wide = [GrantRow("HD Meeting", "sp-hdm", "AllPrincipals", None, "Microsoft Graph", GRAPH_SP, scope, True)
+                   for scope in scopes]
+    per_user = [PerUserGrantRow("HD Meeting", f"user-{i:06d}", "Microsoft Graph", scopes, [])
+                for i in range(user_count)]
+    per_user[0] = PerUserGrantRow("HD Meeting", "user-000000", "Microsoft Graph", [*scopes, "Files.Read.All"],
+                                  ["Files.Read.All"])
+    tables = replace(base.tables, grants=[*base.tables.grants, *tenant_wide], per_user_grants=per_user)
+    return replace(base, tables=tables)

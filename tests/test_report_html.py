@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from auditor.render.common import GLOBAL_CONSENT_STEP, VERDICTS
+from auditor.render.common import GLOBAL_CONSENT_STEP, VERDICTS, grant_summary
 from auditor.render.html import TABLE_ROW_LIMIT, render_html
 from auditor.render.remediation import Block, remediation_blocks
 from auditor.resources import REPORTS_DIR
@@ -205,21 +205,29 @@ def test_references_and_frameworks(ordinary: Page) -> None:
 
 
 def test_tenant_tables(ordinary: Page) -> None:
-    for key in ("grants", "app_permissions", "reviewers", "consent_requests", "leftovers"):
+    for key in ("grants", "per_user_grants", "app_permissions", "reviewers", "consent_requests", "leftovers"):
         assert ordinary.find("section", id=key), key
     assert "full_access_as_app" in ordinary.find("section", id="app_permissions")[0].text
     assert "2025-04-29 22:55" in ordinary.find("section", id="consent_requests")[0].text
 
 
 def test_large_tables_are_capped_with_a_summary() -> None:
-    page = parse(render_html(samples.large(20_000)))
-    grants = page.find("section", id="grants")[0]
+    ctx = samples.large(20_000)
+    page = parse(render_html(ctx))
+    per_user = page.find("section", id="per_user_grants")[0]
     tables = [t for t in page.find("table") if "data" in t.attrs.get("class", "")]
     every_grant = next(t for t in tables if "user-000000" in t.text)
     assert every_grant.text.count("user-0") == TABLE_ROW_LIMIT
-    assert f"Showing the first {TABLE_ROW_LIMIT} of 20,000 rows" in grants.text
-    summary = next(t for t in tables if "Calendars.ReadWrite" in t.text and "user-0" not in t.text)
-    assert "6666" in summary.text and "6667" in summary.text  # per-scope counts of the 20 000 grants
+    assert "User.Read Calendars.ReadWrite offline_access Files.Read.All" in every_grant.text
+    assert f"Showing the first {TABLE_ROW_LIMIT} of 20,000 rows" in per_user.text
+    grants = page.find("section", id="grants")[0]
+    summary = next(t for t in tables if "Files.Read.All" in t.text and "user-0" not in t.text)
+    assert "Files.Read.All" in grants.text and "20000" in summary.text  # at a glance, in the Grants section
+    counts = {(row["Consent type"], row["Scope"], row["Allowed"]): row["Grants"]
+              for row in grant_summary(ctx).to_dict("records") if row["Client"] == "HD Meeting"}
+    assert counts[("Principal", "Calendars.ReadWrite", True)] == 20_000  # one per user who consented
+    assert counts[("Principal", "Files.Read.All", False)] == 1
+    assert counts[("AllPrincipals", "User.Read", True)] == 1
 
 
 def test_unread_sources_name_the_missing_permission(hostile: Page) -> None:

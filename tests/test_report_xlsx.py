@@ -14,10 +14,12 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from auditor.render.xlsx import FORMULA_PREFIXES, render_xlsx
+from auditor.reporting import build_report
 from tests import report_samples as samples
+from tests.factory import Tenant, default_pack
 
-SHEETS = ["Summary", "Findings", "Changes", "Grants", "App permissions", "Reviewers", "Consent requests",
-          "Leftovers", "Sources"]
+SHEETS = ["Summary", "Findings", "Changes", "Grants", "Per-user grants", "App permissions", "Reviewers",
+          "Consent requests", "Leftovers", "Sources"]
 TABLE_SHEETS = SHEETS[1:]
 
 
@@ -160,10 +162,43 @@ def test_control_characters_are_replaced_not_fatal(hostile_bytes: bytes) -> None
 
 def test_large_tables_keep_every_row() -> None:
     data = render_xlsx(samples.large(20_000))
-    grants = pd.read_excel(BytesIO(data), sheet_name="Grants")
-    assert len(grants) == 20_000
-    assert grants["Scope"].value_counts().to_dict() == {"User.Read": 6667, "Calendars.ReadWrite": 6667,
-                                                        "offline_access": 6666}
+    per_user = pd.read_excel(BytesIO(data), sheet_name="Per-user grants", keep_default_na=False)
+    assert list(per_user.columns) == ["Client", "User id", "Resource", "Scopes", "Outside allowed scopes"]
+    assert len(per_user) == 20_000
+    first, second = per_user.iloc[0].to_dict(), per_user.iloc[1].to_dict()
+    assert first["Scopes"] == "User.Read Calendars.ReadWrite offline_access Files.Read.All"
+    assert first["Outside allowed scopes"] == "Files.Read.All"
+    assert (second["User id"], second["Outside allowed scopes"]) == ("user-000001", "")
     with zipfile.ZipFile(BytesIO(data)) as archive:
-        sheet = archive.read(f"xl/worksheets/sheet{SHEETS.index('Grants') + 1}.xml").decode()
-    assert '<autoFilter ref="A1:H20001"' in sheet
+        sheet = archive.read(f"xl/worksheets/sheet{SHEETS.index('Per-user grants') + 1}.xml").decode()
+    assert '<autoFilter ref="A1:E20001"' in sheet
+
+
+def test_a_per_user_grant_of_the_app_gets_one_row_with_its_scopes_joined() -> None:
+    tenant = Tenant()  # HD Meeting consented tenant-wide to three scopes
+    user_id = tenant.add_per_user_grant("Paul Peruser", scope="User.Read Files.Read.All")
+    leftover = tenant.add_service_principal("HD Meeting (old)")
+    tenant.grant("User.Read", consent_type="Principal", client=leftover, principal_id=user_id)
+    data = render_xlsx(build_report(tenant.build(), default_pack(), None))
+    frames = pd.read_excel(BytesIO(data), sheet_name=None, keep_default_na=False)
+    assert frames["Per-user grants"].to_dict("records") == [
+        {"Client": "HD Meeting", "User id": user_id, "Resource": "Microsoft Graph",
+         "Scopes": "User.Read Files.Read.All", "Outside allowed scopes": "Files.Read.All"},
+    ]
+    grants = frames["Grants"]
+    assert list(zip(grants["Client"], grants["Consent type"], grants["Scope"], strict=True)) == [
+        ("HD Meeting", "AllPrincipals", "User.Read"),
+        ("HD Meeting", "AllPrincipals", "Calendars.ReadWrite"),
+        ("HD Meeting", "AllPrincipals", "offline_access"),
+        ("HD Meeting (old)", "Principal", "User.Read"),  # a leftover's per-user grant stays here
+    ]
+
+
+def test_grants_sheet_keeps_one_row_per_tenant_wide_scope() -> None:
+    grants = pd.read_excel(BytesIO(render_xlsx(samples.large(10))), sheet_name="Grants")
+    hd_meeting = grants[grants["Client"] == "HD Meeting"]
+    assert list(hd_meeting["Scope"]) == ["User.Read", "Calendars.ReadWrite", "offline_access"]
+    assert set(hd_meeting["Consent type"]) == {"AllPrincipals"}
+    assert len(grants) == 2 + 3  # the leftover's two scopes, HD Meeting's three; no per-user grant
+
+

@@ -7,6 +7,7 @@ each renderer (Jinja2 autoescape for HTML, text-typed cells for Excel).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -215,8 +216,9 @@ TABLES = (
     TableSpec(
         "grants",
         "Grants",
-        "Delegated permissions granted to HD Meeting and its leftovers, one row per scope. "
-        "AllPrincipals is tenant-wide admin consent; Principal is one user's own consent.",
+        "Delegated permissions granted to HD Meeting tenant-wide and to its leftovers, one row per scope. "
+        "AllPrincipals is tenant-wide admin consent; Principal is one user's own consent. HD Meeting's "
+        "own per-user grants are under Per-user grants.",
         (
             Column("Client", _attr("client"), 28),
             Column("Client SP id", _attr("client_id"), 38),
@@ -226,6 +228,20 @@ TABLES = (
             Column("Resource id", _attr("resource_id"), 38),
             Column("Scope", _attr("scope"), 24),
             Column("Allowed", _attr("allowed"), 10, tone=_bad_when(False)),
+        ),
+    ),
+    TableSpec(
+        "per_user_grants",
+        "Per-user grants",
+        "Users who consented to HD Meeting for themselves (Principal grants), one row per user's grant with "
+        "its scopes; any scope outside the allowed ones is named.",
+        (
+            Column("Client", _attr("client"), 28),
+            Column("User id", _attr("principal_id"), 38),
+            Column("Resource", _attr("resource"), 24),
+            Column("Scopes", lambda row: " ".join(row.scopes), 44),
+            Column("Outside allowed scopes", lambda row: " ".join(row.outside_allowed) or None, 26,
+                   tone=lambda cell: "fail" if cell else None),
         ),
     ),
     TableSpec(
@@ -311,10 +327,13 @@ def display(value: Value) -> str:
 
 
 def grant_summary(ctx: ReportContext) -> pd.DataFrame:
-    """Grants counted per client, resource, consent type and scope: readable whatever the tenant's size."""
-    grants = TABLES[0].frame(ctx.tables.grants)
-    keys = ["Client", "Resource", "Consent type", "Scope", "Allowed"]
-    if grants.empty:
-        return pd.DataFrame(columns=[*keys, "Grants"])
-    counted = grants.groupby(keys, dropna=False, sort=True).size().reset_index(name="Grants")
-    return counted.astype(object).where(counted.notna(), None)
+    """Grants counted per client, resource, consent type and scope: readable whatever the tenant's size.
+
+    A per-user grant counts once for each of its scopes, as a row of the Grants table would."""
+    tables = ctx.tables
+    counts = Counter((g.client, g.resource, g.consent_type, g.scope, g.allowed) for g in tables.grants)
+    counts.update((g.client, g.resource, "Principal", scope, scope not in g.outside_allowed)
+                  for g in tables.per_user_grants for scope in g.scopes)
+    rows = [[*key, count] for key, count in sorted(counts.items())]
+    return pd.DataFrame(rows, columns=["Client", "Resource", "Consent type", "Scope", "Allowed", "Grants"],
+                        dtype=object)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
 from itertools import zip_longest
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import pandas as pd
 from openpyxl import Workbook
@@ -23,6 +25,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.marker import DataPoint
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -56,9 +59,6 @@ DATE_FORMAT = "yyyy-mm-dd hh:mm"
 
 NAVY = "1F3864"
 FONT = "Calibri"  # the workbook default: a Font without a name falls back to another face elsewhere
-HEADER_FONT = Font(name=FONT, bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor=NAVY)
-HEADER_ALIGN = Alignment(vertical="center", wrap_text=True)
 # Status fills (pass green, fail red, error orange, n/a grey) with a readable text colour on each.
 TONE_FILLS = {"pass": "C6EFCE", "fail": "FFC7CE", "error": "F8CBAD", "not_applicable": "E7E6E6"}
 TONE_FONTS = {"pass": "006100", "fail": "9C0006", "error": "833C0B", "not_applicable": "3A3A3A"}
@@ -77,22 +77,38 @@ class Style:
     size: float | None = None
     number_format: str | None = None
     horizontal: str | None = None
+    vertical: str = "top"
+    fill: str | None = None  # a background colour, when there is no tone
 
     def apply(self, out: WriteOnlyCell) -> WriteOnlyCell:
+        """Style the cell; its font, fill and alignment are looked up once per workbook and then shared."""
+        styles = _STYLE_ARRAYS.setdefault(out.parent.parent, {})
+        if self not in styles:
+            styles[self] = self._build(WriteOnlyCell(out.parent))._style
+        out._style = copy(styles[self])
+        return out
+
+    def _build(self, out: WriteOnlyCell) -> WriteOnlyCell:
         colour = TONE_FONTS[self.tone] if self.tone else self.colour
-        if self.tone:
-            out.fill = PatternFill("solid", fgColor=TONE_FILLS[self.tone])
+        fill = TONE_FILLS[self.tone] if self.tone else self.fill
+        if fill:
+            out.fill = PatternFill("solid", fgColor=fill)
         if self.bold or colour or self.size:
             out.font = Font(name=FONT, bold=self.bold, color=colour, size=self.size or 11)
-        out.alignment = Alignment(vertical="top", horizontal=self.horizontal, wrap_text=self.wrap)
+        out.alignment = Alignment(vertical=self.vertical, horizontal=self.horizontal, wrap_text=self.wrap)
         if self.number_format:
             out.number_format = self.number_format
         return out
 
 
+# Per workbook, each Style's indexes into the workbook's font, fill, alignment and number format tables.
+_STYLE_ARRAYS: WeakKeyDictionary[Workbook, dict[Style, StyleArray]] = WeakKeyDictionary()
+
+
 PLAIN = Style()
 WRAP = Style(wrap=True)
 BOLD = Style(bold=True)
+HEADER = Style(bold=True, colour="FFFFFF", fill=NAVY, wrap=True, vertical="center")
 
 
 def clean(text: str) -> str:
@@ -111,20 +127,15 @@ def cell(ws: WriteOnlyWorksheet, value: Any, style: Style | None = None) -> Any:
         risky = value.startswith(FORMULA_PREFIXES)
         if style is None and not risky:
             return value
-        out = WriteOnlyCell(ws, value)
+        out = (style or PLAIN).apply(WriteOnlyCell(ws, value))
         out.data_type = "s"  # openpyxl would store "=..." as a formula
         out.quotePrefix = risky  # and Excel keeps it text when someone edits the cell
-        return (style or PLAIN).apply(out)
+        return out
     return value if style is None else style.apply(WriteOnlyCell(ws, value))
 
 
 def _header(ws: WriteOnlyWorksheet, headers: Sequence[str]) -> list[WriteOnlyCell]:
-    cells = []
-    for text in headers:
-        out = cell(ws, text, PLAIN)
-        out.font, out.fill, out.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGN
-        cells.append(out)
-    return cells
+    return [cell(ws, text, HEADER) for text in headers]
 
 
 RowMaker = Callable[[WriteOnlyWorksheet], Iterable[list[Any]]]
