@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-from auditor.errors import InputError, read_input
+from auditor.documents import parse_document
+from auditor.errors import read_input
 from auditor.rulepack import Severity
 
 RESULT_SCHEMA_VERSION = 1
@@ -126,21 +126,12 @@ class Result(BaseModel):
 
 def load_result(path: Path) -> Result:
     """Read a `result.json` written by `auditor scan`; any problem is one InputError line naming the file."""
-    text = read_input(path, "result file")
-    try:
-        raw = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise InputError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(raw, dict) or "findings" not in raw or "verdict" not in raw:
-        raise InputError(f"{path}: not an auditor result.json")
-    if raw.get("schema_version") != RESULT_SCHEMA_VERSION:
-        raise InputError(
-            f"{path}: result schema_version {raw.get('schema_version')!r} is not supported "
-            f"(this auditor reads version {RESULT_SCHEMA_VERSION})"
-        )
-    try:
-        return Result.model_validate(raw)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "top level"
-        raise InputError(f"{path}: invalid result: {where}: {error['msg']}") from None
+    return parse_document(
+        read_input(path, "result file"),
+        str(path),
+        Result,
+        kind="result.json",
+        schema_version=RESULT_SCHEMA_VERSION,
+        recognise=lambda raw: "findings" in raw and "verdict" in raw,
+        expected="verdict and findings",
+    )

@@ -24,15 +24,15 @@ Sources (keys of `Snapshot.sources`) and the Graph requests behind them (DESIGN 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from auditor.errors import InputError, read_input
+from auditor.documents import parse_document
+from auditor.errors import read_input
 
 SNAPSHOT_FORMAT = "auditor-snapshot"
 SNAPSHOT_SCHEMA_VERSION = 1
@@ -200,30 +200,17 @@ class Snapshot(BaseModel):
         return self.model_dump_json(indent=2) + "\n"
 
 
-def _first_error_line(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"]) or "top level"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {error['msg'].removeprefix('Value error, ')}{more}"
-
-
 def parse_snapshot(text: str, origin: str = "snapshot") -> Snapshot:
     """Parse and validate a snapshot; any problem is one InputError line naming `origin`."""
-    try:
-        raw = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise InputError(f"{origin}: not valid JSON ({exc})") from None
-    if not isinstance(raw, dict) or raw.get("format") != SNAPSHOT_FORMAT:
-        raise InputError(f"{origin}: not an auditor snapshot (expected \"format\": \"{SNAPSHOT_FORMAT}\")")
-    if raw.get("schema_version") != SNAPSHOT_SCHEMA_VERSION:
-        raise InputError(
-            f"{origin}: snapshot schema_version {raw.get('schema_version')!r} is not supported "
-            f"(this auditor reads version {SNAPSHOT_SCHEMA_VERSION})"
-        )
-    try:
-        return Snapshot.model_validate(raw)
-    except ValidationError as exc:
-        raise InputError(f"{origin}: invalid snapshot: {_first_error_line(exc)}") from None
+    return parse_document(
+        text,
+        origin,
+        Snapshot,
+        kind="snapshot",
+        schema_version=SNAPSHOT_SCHEMA_VERSION,
+        recognise=lambda raw: raw.get("format") == SNAPSHOT_FORMAT,
+        expected=f'"format": "{SNAPSHOT_FORMAT}"',
+    )
 
 
 def load_snapshot(path: Path) -> Snapshot:
