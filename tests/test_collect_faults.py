@@ -10,6 +10,7 @@ import pytest
 
 from auditor.collect import RetryPolicy, collect_snapshot
 from auditor.collect.options import AuthMode
+from auditor.collect.progress import SilentProgress
 from auditor.errors import CollectionError
 from auditor.snapshot import CollectionTarget, Snapshot, SourceStatus
 from tests.fakegraph import fixtures, scenarios
@@ -23,24 +24,14 @@ TARGET = CollectionTarget(app_id=HDM_APP_ID)
 NO_WAITING = RetryPolicy(max_attempts=4, max_wait=0.0, max_total_wait=1.0, backoff=0.0)
 
 
-class RecordingProgress:
+class RecordingProgress(SilentProgress):
+    """Silent, but keeps every retry it is told about."""
+
     def __init__(self) -> None:
         self.retries: list[tuple[str, int, int, float]] = []
 
-    def round(self, number: int, what: str) -> None:
-        pass
-
-    def sending(self, requests: int) -> None:
-        pass
-
-    def received(self, requests: int) -> None:
-        pass
-
     def retrying(self, what: str, status: int, attempt: int, wait: float) -> None:
         self.retries.append((what, status, attempt, wait))
-
-    def close(self) -> None:
-        pass
 
 
 def collect(server: FakeGraph, policy: RetryPolicy = NO_WAITING, **kwargs: Any) -> Snapshot:
