@@ -22,6 +22,7 @@ from auditor.collect import graph_requests as req
 from auditor.collect.batch import BatchRunner, Outcome
 from auditor.collect.graph_requests import GraphRequest, Kind
 from auditor.collect.progress import CollectionProgress
+from auditor.graph_objects import name_key
 from auditor.reviewer_query import ReviewerKind, is_guid, parse_reviewer_query
 from auditor.snapshot import SOURCE_NAMES, CollectionTarget, GraphError, Source, SourceStatus, Tenant
 
@@ -186,18 +187,18 @@ class TenantCollector:
 
     def _absorb_consent_requests(self, requests: list[Any]) -> list[GraphRequest]:
         """Keep the consent requests that may be the app's; read who asked for each."""
-        name = self._target.app_display_name.casefold()
+        name = name_key(self._target.app_display_name)
         app_ids = self._app_ids | {
             str(sp.get("appId", "")).lower()
             for sp in self._service_principals.values()
-            if str(sp.get("displayName", "")).casefold() == name
+            if name_key(str(sp.get("displayName", ""))) == name
         }
         follow: list[GraphRequest] = []
         for consent_request in requests:
             if not isinstance(consent_request, dict) or not is_guid(consent_request.get("id")):
                 continue
             by_id = str(consent_request.get("appId", "")).lower() in app_ids
-            by_name = str(consent_request.get("appDisplayName", "")).casefold() == name
+            by_name = name_key(str(consent_request.get("appDisplayName", ""))) == name
             if by_id or by_name:
                 self._consent_requests[consent_request["id"].lower()] = dict(consent_request)
                 follow.append(req.user_consent_requests(consent_request["id"]))
