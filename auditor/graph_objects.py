@@ -75,6 +75,13 @@ def name_key(name: str) -> str:
     return name.strip().casefold()
 
 
+def expanded_principal_type(assignment: GraphObject) -> str:
+    """The `@odata.type` of a role assignment's `principal` (`$expand=principal`), lower-cased; "" when
+    it was not expanded."""
+    principal = assignment.get("principal")
+    return text(principal, "@odata.type").lower() if isinstance(principal, dict) else ""
+
+
 def is_user(member: GraphObject) -> bool:
     """Whether a directory object (e.g. a group member) is a user."""
     odata_type = text(member, "@odata.type").lower()

@@ -39,6 +39,11 @@ SOURCE_PERMISSIONS = {
     "group_members": "GroupMember.Read.All (or Directory.Read.All)",
     "role_assignments": "RoleManagement.Read.Directory",
     "consent_requests": "ConsentRequest.Read.All",
+    "role_eligibilities": "RoleEligibilitySchedule.Read.Directory (or RoleManagement.Read.Directory)",
+    "group_eligibilities": "PrivilegedEligibilitySchedule.Read.AzureADGroup",
+    "role_definitions": "RoleManagement.Read.Directory",
+    "permission_grant_policies": "Policy.Read.PermissionGrant (or Policy.Read.All)",
+    "permission_classifications": "Application.Read.All",
 }
 
 Row = TypeVar("Row")

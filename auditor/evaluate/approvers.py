@@ -16,11 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from auditor.evaluate.consent import ConsentFacts, admin_consent_policy_ids
+from auditor.evaluate.consent import ConsentFacts
 from auditor.evaluate.logic import Tri, all_of, any_of
+from auditor.evaluate.policy import admin_consent_policy_ids
 from auditor.evaluate.reviewers import Reviewers, reviewers_of
 from auditor.facts import SourceUnavailable, TenantFacts
-from auditor.graph_objects import GraphObject, flag, is_user, object_id, text, user_label
+from auditor.graph_objects import GraphObject, expanded_principal_type, flag, is_user, object_id, text, user_label
+
+GROUP_TYPE = "#microsoft.graph.group"
 
 Assignment = Literal["active", "eligible"]
 _ASSIGNMENT_SOURCES: tuple[tuple[str, Assignment], ...] = (
@@ -136,8 +139,7 @@ def _search(facts: TenantFacts, reviewers: Reviewers, consent: ConsentFacts) -> 
             role = roles.get(text(grant, "roleDefinitionId").lower())
             if role is None or role.capable is False or text(grant, "directoryScopeId") != "/":
                 continue
-            for user_id, kind, via in _holders(facts, text(grant, "principalId").lower(), assignment,
-                                               reviewer_users, group_eligibility, search):
+            for user_id, kind, via in _holders(facts, grant, assignment, reviewer_users, group_eligibility, search):
                 if role.capable is None:
                     search.unknown.append(f"{role.name} (held by a reviewer): {role.reason}")
                     continue
@@ -149,15 +151,18 @@ def _search(facts: TenantFacts, reviewers: Reviewers, consent: ConsentFacts) -> 
 
 def _holders(
     facts: TenantFacts,
-    principal_id: str,
+    grant: GraphObject,
     assignment: Assignment,
     reviewer_users: dict[str, GraphObject],
     group_eligibility: _GroupEligibility,
     search: ApproverSearch,
 ) -> list[tuple[str, Assignment, str]]:
     """The reviewer users a role holder stands for: (user id, active/eligible, via)."""
+    principal_id = text(grant, "principalId").lower()
     if principal_id in reviewer_users:
         return [(principal_id, assignment, "direct")]
+    if expanded_principal_type(grant) not in ("", GROUP_TYPE):
+        return []  # a user who is no reviewer, or a service principal
     try:
         groups, users = facts.read("groups"), facts.read("users")
         group = groups.get(principal_id)

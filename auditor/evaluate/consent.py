@@ -17,9 +17,6 @@ from auditor.evaluate.policy import UNKNOWN, ClientApp, MalformedPolicy, Scope, 
 from auditor.facts import SourceUnavailable, TenantFacts
 from auditor.graph_objects import MICROSOFT_GRAPH_APP_ID, GraphObject, flag, object_id, objects, text
 
-USER_CONSENT_PREFIX = "managepermissiongrantsforself."
-ADMIN_CONSENT_ACTION_PREFIX = "microsoft.directory/serviceprincipals/managepermissiongrantsforall."
-
 
 @dataclass(frozen=True)
 class PolicyAnswer:
@@ -162,18 +159,3 @@ class ConsentFacts:
             return [admits_all(policy, [scope], self.client) for scope in self.scopes]
         except MalformedPolicy:
             return [None for _ in self.scopes]
-
-
-def user_consent_policy_ids(assigned: list[str]) -> list[str]:
-    """The policy ids of the `ManagePermissionGrantsForSelf.{policyId}` entries (case-insensitive prefix)."""
-    return [entry[len(USER_CONSENT_PREFIX):] for entry in assigned if entry.lower().startswith(USER_CONSENT_PREFIX)]
-
-
-def admin_consent_policy_ids(role_definition: GraphObject) -> list[str]:
-    """The policy ids a role's `managePermissionGrantsForAll.{policyId}` actions name."""
-    found = []
-    for permission in objects(role_definition, "rolePermissions"):
-        for action in permission.get("allowedResourceActions") or []:
-            if isinstance(action, str) and action.lower().startswith(ADMIN_CONSENT_ACTION_PREFIX):
-                found.append(action[len(ADMIN_CONSENT_ACTION_PREFIX):])
-    return found

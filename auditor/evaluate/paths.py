@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from auditor.evaluate.approvers import ApproverSearch
-from auditor.evaluate.consent import ConsentFacts, user_consent_policy_ids
+from auditor.evaluate.consent import ConsentFacts
 from auditor.evaluate.logic import Tri, all_of, any_of
+from auditor.evaluate.policy import user_consent_policy_ids
 from auditor.facts import SourceUnavailable, TenantFacts
 from auditor.graph_objects import flag, strings
 from auditor.result import ApproverRef, ConsentPath, ConsentPaths, PathState, Status, Verdict, WorkflowPath

@@ -15,12 +15,14 @@ the wrong type, is malformed: `MalformedPolicy`, which the caller turns into `er
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from auditor.evaluate.logic import Tri, all_of, any_of
 
+USER_CONSENT_PREFIX = "managepermissiongrantsforself."
+ADMIN_CONSENT_ACTION_PREFIX = "microsoft.directory/serviceprincipals/managepermissiongrantsforall."
 UNKNOWN = object()  # a classification that could not be read (request 18 failed)
 
 
@@ -139,3 +141,23 @@ def _only_if(conditions: Mapping[str, Any], key: str, fact: bool | None) -> Tri:
     if value is not True:
         raise MalformedPolicy(f"condition '{key}' is not a boolean")
     return fact
+
+
+def user_consent_policy_ids(assigned: Iterable[object]) -> list[str]:
+    """The policy ids of the `ManagePermissionGrantsForSelf.{policyId}` entries (case-insensitive prefix)."""
+    return [entry[len(USER_CONSENT_PREFIX):] for entry in assigned
+            if isinstance(entry, str) and entry.lower().startswith(USER_CONSENT_PREFIX)]
+
+
+def admin_consent_policy_ids(role_definition: Mapping[str, Any]) -> list[str]:
+    """The policy ids a role definition's `managePermissionGrantsForAll.{policyId}` actions name."""
+    permissions = role_definition.get("rolePermissions")
+    actions = [
+        action
+        for permission in (permissions if isinstance(permissions, list) else [])
+        if isinstance(permission, dict)
+        for action in permission.get("allowedResourceActions") or []
+        if isinstance(action, str)
+    ]
+    return [action[len(ADMIN_CONSENT_ACTION_PREFIX):] for action in actions
+            if action.lower().startswith(ADMIN_CONSENT_ACTION_PREFIX)]

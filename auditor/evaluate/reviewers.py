@@ -17,7 +17,17 @@ from dataclasses import dataclass, field
 
 from auditor.evaluate.logic import Tri
 from auditor.facts import SourceUnavailable, TenantFacts
-from auditor.graph_objects import GraphObject, flag, is_user, object_id, objects, same_id, text, user_label
+from auditor.graph_objects import (
+    GraphObject,
+    expanded_principal_type,
+    flag,
+    is_user,
+    object_id,
+    objects,
+    same_id,
+    text,
+    user_label,
+)
 from auditor.reviewer_query import ReviewerKind, parse_reviewer_query
 
 
@@ -94,9 +104,12 @@ class Directory:
                 unknown.append(user_label(member))
         return Members(enabled, unknown)
 
-    def principal_users(self, principal_id: str) -> Members:
-        """The enabled users a principal stands for: itself if a user, its members if a group."""
+    def principal_users(self, principal_id: str, odata_type: str = "") -> Members:
+        """The enabled users a principal stands for: itself if a user, its members if a group.
+        `odata_type`: the principal's type when its role assignment expanded it."""
         key = principal_id.lower()
+        if odata_type not in ("", "#microsoft.graph.user", "#microsoft.graph.group"):
+            return Members()  # a service principal or another directory object
         try:
             users, groups = self.facts.read("users"), self.facts.read("groups")
         except SourceUnavailable as missing:
@@ -167,7 +180,8 @@ class Reviewers:
     def _resolve_role(self, query: str, role_id: str) -> ResolvedReviewer:
         label = self.facts.role_names.get(role_id, role_id)
         holders = [a for a in self.facts.read("role_assignments") if same_id(text(a, "roleDefinitionId"), role_id)]
-        members = merge(self.directory.principal_users(text(a, "principalId")) for a in holders)
+        members = merge(self.directory.principal_users(text(a, "principalId"), expanded_principal_type(a))
+                        for a in holders)
         reason = _members_reason(members, "no active assignment of the role to an enabled user")
         return ResolvedReviewer(query, ReviewerKind.ROLE, role_id, label, members.state, reason, members)
 
