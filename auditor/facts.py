@@ -55,6 +55,11 @@ class SourceUnavailable(Exception):
         self.name = name
         self.source = source
 
+    def describe(self) -> str:
+        """`source: HTTP 403 Authorization_RequestDenied: …`, for reasons and messages."""
+        error = self.source.error
+        return f"{self.name}: {error.describe() if error else self.source.status.value}"
+
 
 @dataclass(frozen=True)
 class PendingRequest:

@@ -242,6 +242,8 @@ class TenantCollector:
             self._service_principals.setdefault(sp_id.lower(), sp)
             if not resource_only:  # a candidate, look-alike or leftover of the app
                 follow += req.service_principal_lists(sp_id)
+            elif request.key == MICROSOFT_GRAPH_APP_ID:  # which of its scopes the tenant classified low
+                follow.append(req.permission_classifications(sp_id))
         return follow
 
     def _absorb_role_holders(self, store: dict[str, Any], assignments: list[Any]) -> list[GraphRequest]:

@@ -129,7 +129,8 @@ class ConsentFacts:
         try:
             policies = self.facts.read("permission_grant_policies")
         except SourceUnavailable as missing:
-            return PolicyAnswer(policy_id, None, f"policy '{policy_id}' could not be read", missing)
+            return PolicyAnswer(policy_id, None, f"policy '{policy_id}' could not be read ({missing.describe()})",
+                                missing)
         if policy_id.lower() not in policies:
             return PolicyAnswer(policy_id, None, f"policy '{policy_id}' was not collected")
         policy = policies[policy_id.lower()]
@@ -146,7 +147,8 @@ class ConsentFacts:
         elif result is False:
             reason = f"policy '{policy_id}' does not admit all of {scopes} for HD Meeting"
         else:
-            reason = f"whether policy '{policy_id}' admits {scopes} depends on facts that could not be read"
+            unread = f" ({self.scopes_missing.describe()})" if self.scopes_missing else ""
+            reason = f"whether policy '{policy_id}' admits {scopes} depends on facts that could not be read{unread}"
             return PolicyAnswer(policy_id, None, reason, self.scopes_missing, certified_visible)
         return PolicyAnswer(policy_id, result, reason, None, certified_visible)
 

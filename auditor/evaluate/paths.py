@@ -77,7 +77,7 @@ def _assignment(facts: TenantFacts) -> Condition:
     try:
         candidates = facts.app_candidates
     except SourceUnavailable as missing:
-        return None, f"Whether HD Meeting requires assignment could not be read ({_describe(missing)})."
+        return None, f"Whether HD Meeting requires assignment could not be read ({missing.describe()})."
     if not candidates:
         return True, ("HD Meeting has no service principal yet; the one a first consent creates does not "
                       "require assignment.")
@@ -96,7 +96,7 @@ def _policies(facts: TenantFacts, consent: ConsentFacts) -> Condition:
     try:
         defaults = (facts.read("authorization_policy") or {}).get("defaultUserRolePermissions")
     except SourceUnavailable as missing:
-        return None, f"The user consent settings could not be read ({_describe(missing)})."
+        return None, f"The user consent settings could not be read ({missing.describe()})."
     if not isinstance(defaults, dict) or not isinstance(defaults.get("permissionGrantPoliciesAssigned"), list):
         return None, "The authorization policy was read without permissionGrantPoliciesAssigned."
     policy_ids = user_consent_policy_ids(strings(defaults, "permissionGrantPoliciesAssigned"))
@@ -136,15 +136,10 @@ def _step_up(facts: TenantFacts, consent: ConsentFacts) -> Condition:
     try:
         risky_allowed = consent.allows_risky_user_consent
     except SourceUnavailable as missing:
-        return None, f"Whether risky-app user consent is allowed could not be read ({_describe(missing)})."
+        return None, f"Whether risky-app user consent is allowed could not be read ({missing.describe()})."
     if risky_allowed:
         return True, "allowUserConsentForRiskyApps is on: risk-based step-up does not stop user consent."
     return None, STEP_UP_UNKNOWN
-
-
-def _describe(missing: SourceUnavailable) -> str:
-    error = missing.source.error
-    return f"{missing.name}: {error.describe() if error else missing.source.status.value}"
 
 
 def consent_paths(facts: TenantFacts, statuses: Mapping[str, Status], messages: Mapping[str, str],
