@@ -63,7 +63,7 @@ def test_properties_name_the_tenant_the_verdict_and_the_score() -> None:
     properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert properties["tenant.id"] == TENANT_ID
     assert properties["tenant.name"] == "Northwind Test"
-    assert properties["verdict"] == result.verdict.value == "unknown"
+    assert properties["verdict"] == result.verdict.value == "ready"  # granted; UC-01 unread leaves user consent unknown
     assert properties["score"] == f"{result.summary.score:g}"
 
 
