@@ -144,19 +144,22 @@ def group_members(group_id: str, transitive: bool = True) -> GraphRequest:
     return GraphRequest(kind, f"/groups/{group_id}/{segment}?$select={USER_SELECT}&$top={MAX_PAGE}", group_id)
 
 
-def role_assignments(role_definition_id: str) -> GraphRequest:
-    """Active holders of a role, each with its principal expanded (tells user from group in one round)."""
+def _role_holders(kind: Kind, path: str, role_definition_id: str) -> GraphRequest:
     role_id = _guid(role_definition_id)
-    url = f"/roleManagement/directory/roleAssignments?{_filter(f'roleDefinitionId eq {_literal(role_id)}')}"
-    return GraphRequest(Kind.ROLE_ASSIGNMENTS, url + "&$expand=principal", role_id)
+    url = f"{path}?{_filter(f'roleDefinitionId eq {_literal(role_id)}')}&$expand=principal"
+    return GraphRequest(kind, url, role_id)
+
+
+def role_assignments(role_definition_id: str) -> GraphRequest:
+    """Active holders of a role (request 11), each with its principal expanded (tells user from group
+    in one round)."""
+    return _role_holders(Kind.ROLE_ASSIGNMENTS, "/roleManagement/directory/roleAssignments", role_definition_id)
 
 
 def role_eligibilities(role_definition_id: str) -> GraphRequest:
     """PIM-eligible holders of a role (request 15), principals expanded."""
-    role_id = _guid(role_definition_id)
-    expression = _filter(f"roleDefinitionId eq {_literal(role_id)}")
-    url = f"/roleManagement/directory/roleEligibilityScheduleInstances?{expression}&$expand=principal"
-    return GraphRequest(Kind.ROLE_ELIGIBILITIES, url, role_id)
+    path = "/roleManagement/directory/roleEligibilityScheduleInstances"
+    return _role_holders(Kind.ROLE_ELIGIBILITIES, path, role_definition_id)
 
 
 def custom_role_definitions() -> GraphRequest:
