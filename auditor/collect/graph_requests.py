@@ -72,6 +72,7 @@ class GraphRequest:
     kind: Kind
     url: str  # relative to the Graph base URL
     key: str = ""  # the id or name the request is about
+    beta: bool = False  # sent to the /beta version of the base URL (request 17 only)
 
 
 def _filter(expression: str) -> str:
@@ -176,14 +177,15 @@ def is_policy_id(value: object) -> bool:
     return isinstance(value, str) and bool(_POLICY_ID.match(value))
 
 
-def permission_grant_policy(policy_id: str) -> list[GraphRequest]:
-    """The `includes` and `excludes` condition sets of a permission grant policy (request 17)."""
+def permission_grant_policy(policy_id: str, *, beta: bool) -> list[GraphRequest]:
+    """The `includes` and `excludes` condition sets of a permission grant policy (request 17); from
+    /beta when `beta`, since v1.0 does not return `certifiedClientApplicationsOnly`."""
     if not is_policy_id(policy_id):
         raise ValueError(f"not a permission grant policy id: {policy_id!r}")
     key = policy_id.lower()
     base = f"/policies/permissionGrantPolicies/{quote(policy_id, safe='')}"
-    return [GraphRequest(Kind.POLICY_INCLUDES, f"{base}/includes", key),
-            GraphRequest(Kind.POLICY_EXCLUDES, f"{base}/excludes", key)]
+    return [GraphRequest(Kind.POLICY_INCLUDES, f"{base}/includes", key, beta),
+            GraphRequest(Kind.POLICY_EXCLUDES, f"{base}/excludes", key, beta)]
 
 
 def permission_classifications(sp_id: str) -> GraphRequest:
