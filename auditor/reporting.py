@@ -8,12 +8,15 @@ from enum import Enum
 
 from auditor.acceptance import Acceptance, apply_acceptances
 from auditor.drift import RunState, diff
-from auditor.engine import evaluate_facts
+from auditor.engine import evaluate_facts, exit_code
+from auditor.errors import ExitCode, InputError
 from auditor.facts import TenantFacts
 from auditor.report_model import ReportContext
-from auditor.rulepack import RulePack
+from auditor.result import Result, Verdict
+from auditor.rulepack import RulePack, Severity
 from auditor.snapshot import Snapshot
 from auditor.tables import build_tables
+from auditor.tenant_identity import is_identified
 
 
 class ReportFormat(str, Enum):
@@ -48,6 +51,8 @@ def build_report(
     """Evaluate, apply the risk acceptances, and compare with the tenant's `previous` run when there is one."""
     facts = TenantFacts(snapshot, pack.parameters, app_id)
     result = apply_acceptances(evaluate_facts(facts, pack), acceptances)
+    if not is_identified(result.tenant.id):  # whose tenant it is cannot be told: nor can its verdict
+        result = result.model_copy(update={"verdict": Verdict.UNKNOWN})
     return ReportContext(
         result=result,
         tables=build_tables(facts),
@@ -57,6 +62,12 @@ def build_report(
         prepared_by=branding.prepared_by,
         drift=diff(previous, RunState.of(result)) if previous else None,
     )
+
+
+def run_exit_code(result: Result, fail_on: Severity) -> ExitCode:
+    """DESIGN §6's exit code, and 3 for a tenant whose identity is unknown (`/organization` not read and no
+    `--tenant-id`): its verdict is unknown and the history does not store it."""
+    return exit_code(result, fail_on) if is_identified(result.tenant.id) else ExitCode.INCOMPLETE
 
 
 def render(context: ReportContext, formats: Sequence[ReportFormat]) -> dict[str, bytes]:
@@ -82,8 +93,6 @@ def render(context: ReportContext, formats: Sequence[ReportFormat]) -> dict[str,
 
 def parse_formats(value: str) -> list[ReportFormat]:
     """`html,xlsx,json,junit` → formats, in the order given, without repeats."""
-    from auditor.errors import InputError
-
     names = [part.strip().lower() for part in value.split(",") if part.strip()]
     known = {fmt.value: fmt for fmt in ReportFormat}
     unknown = [name for name in names if name not in known]

@@ -27,7 +27,8 @@ from auditor.collect.retry import RetryPolicy, WaitBudget
 from auditor.errors import InputError
 from auditor.reviewer_query import is_guid
 from auditor.rulepack import RulePack
-from auditor.snapshot import CollectionTarget, Snapshot, ToolInfo
+from auditor.snapshot import CollectionTarget, Snapshot, Tenant, ToolInfo
+from auditor.tenant_identity import identify
 
 # Global Administrator, Privileged Role Administrator, Cloud Application Administrator,
 # Application Administrator (DESIGN §4).
@@ -69,6 +70,11 @@ def collect_snapshot(
         close = getattr(credential, "close", None)
         if callable(close):
             close()
+
+
+def _identified(reported: Tenant, given: str | None) -> Tenant:
+    """The tenant as Graph reported it, its id from `--tenant-id` (a GUID or domain) when Graph did not say."""
+    return reported.model_copy(update={"id": identify(reported.id, given)})
 
 
 def collect_for_pack(
@@ -116,7 +122,7 @@ async def _collect(
         tool=ToolInfo(version=__version__),
         collected_at=collected_at,
         graph_url=endpoints.graph_url,
-        tenant=collector.tenant(options.tenant_id),
+        tenant=_identified(collector.tenant(None), options.tenant_id),
         target=target,
         sources=sources,
     )

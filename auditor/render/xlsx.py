@@ -31,6 +31,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from auditor.drift import Drift, RuleChange
+from auditor.errors import redact
 from auditor.render.common import (
     CHANGE_LABELS,
     SEVERITY_ORDER,
@@ -54,7 +55,9 @@ from auditor.result import Finding
 ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Text that Excel, or a spreadsheet importing it, could take for a formula or a DDE command.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-MAX_CELL_TEXT = 32_767
+MAX_CELL_TEXT = 32_767  # Excel's limit, in UTF-16 code units (an emoji takes two)
+TRUNCATED = "… truncated — full text in result.json"
+MAX_SHEET_ROWS = 1_048_576  # Excel's limit, the header row included
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 
 NAVY = "1F3864"
@@ -112,7 +115,21 @@ HEADER = Style(bold=True, colour="FFFFFF", fill=NAVY, wrap=True, vertical="cente
 
 
 def clean(text: str) -> str:
-    return ILLEGAL_XML.sub("\ufffd", text)[:MAX_CELL_TEXT]
+    """Cell text: no secret the process holds, no character XML cannot hold, within Excel's cell limit."""
+    return fit_cell(ILLEGAL_XML.sub("\ufffd", redact(text)))
+
+
+def fit_cell(text: str) -> str:
+    """`text` if Excel can hold it, else cut (never inside a surrogate pair) to end with the TRUNCATED marker."""
+    if len(text) <= MAX_CELL_TEXT // 2:  # at most two UTF-16 units per character: fits
+        return text
+    units = text.encode("utf-16-le")
+    if len(units) // 2 <= MAX_CELL_TEXT:
+        return text
+    keep = units[: 2 * (MAX_CELL_TEXT - len(TRUNCATED))]
+    if 0xD8 <= keep[-1] <= 0xDB:  # the high half of a surrogate pair: drop it with its partner
+        keep = keep[:-2]
+    return keep.decode("utf-16-le") + TRUNCATED
 
 
 def cell(ws: WriteOnlyWorksheet, value: Any, style: Style | None = None) -> Any:
@@ -170,21 +187,47 @@ def _sheet(wb: Workbook, title: str, widths: Sequence[float]) -> WriteOnlyWorksh
     return ws
 
 
+def part_title(title: str, part: int) -> str:
+    """The name of a table's `part`-th sheet: "Grants", "Grants (2)", … within Excel's 31 characters."""
+    suffix = f" ({part})" if part > 1 else ""
+    return title[: 31 - len(suffix)] + suffix
+
+
 def table_sheet(
-    wb: Workbook, title: str, columns: Sequence[tuple[str, int]], make_rows: RowMaker
+    wb: Workbook, title: str, columns: Sequence[tuple[str, int]], make_rows: RowMaker, total: int
 ) -> tuple[WriteOnlyWorksheet, int]:
-    """A sheet with a styled, frozen, filterable header row; returns it and its number of data rows."""
-    widths = [width for _, width in columns]
-    ws = _sheet(wb, title, widths)
+    """A table of `total` rows on sheets with a styled, frozen, filterable header row: one sheet, or as many
+    as Excel's row limit needs ("Grants", "Grants (2)", …, the first saying so beside its header). Returns
+    the first sheet and the number of data rows."""
+    per_sheet = MAX_SHEET_ROWS - 1
+    parts = max(1, -(-total // per_sheet))
+    note = f"{total:,} rows: continued on sheets {part_title(title, 2)} to {part_title(title, parts)}"
+    first = ws = _table_part(wb, title, columns, note if parts > 1 else None)
+    count = on_sheet = 0
+    for row in make_rows(first):
+        if on_sheet == per_sheet:
+            _close_part(ws, columns, on_sheet)
+            ws, on_sheet = _table_part(wb, part_title(title, count // per_sheet + 1), columns), 0
+        count += 1
+        on_sheet += 1
+        _append(ws, on_sheet + 1, row, [width for _, width in columns])
+    _close_part(ws, columns, on_sheet)
+    return first, count
+
+
+def _table_part(
+    wb: Workbook, title: str, columns: Sequence[tuple[str, int]], note: str | None = None
+) -> WriteOnlyWorksheet:
+    ws = _sheet(wb, title, [width for _, width in columns])
     ws.freeze_panes = "A2"
     ws.print_title_rows = "1:1"
-    ws.append(_header(ws, [header for header, _ in columns]))
-    count = 0
-    for row in make_rows(ws):
-        count += 1
-        _append(ws, count + 1, row, widths)
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
-    return ws, count
+    extra = [cell(ws, note, Style(bold=True, colour=SEVERITY_COLOURS["high"]))] if note else []
+    ws.append([*_header(ws, [header for header, _ in columns]), *extra])
+    return ws
+
+
+def _close_part(ws: WriteOnlyWorksheet, columns: Sequence[tuple[str, int]], rows: int) -> None:
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{rows + 1}"
 
 
 # --- Summary -----------------------------------------------------------------------------------
@@ -318,7 +361,8 @@ def _finding_row(ws: WriteOnlyWorksheet, finding: Finding) -> list[Any]:
 
 def _findings(wb: Workbook, ctx: ReportContext) -> None:
     findings = ctx.result.findings
-    ws, count = table_sheet(wb, "Findings", FINDING_COLUMNS, lambda ws: (_finding_row(ws, f) for f in findings))
+    ws, count = table_sheet(wb, "Findings", FINDING_COLUMNS, lambda ws: (_finding_row(ws, f) for f in findings),
+                            len(findings))
     column = get_column_letter(len(FINDING_COLUMNS))
     states = DataValidation(type="list", formula1='"' + ",".join(REMEDIATION_STATES) + '"', allow_blank=True)
     states.add(f"{column}2:{column}{max(count, 1) + 1}")
@@ -344,7 +388,8 @@ def _change_row(ws: WriteOnlyWorksheet, change: RuleChange) -> list[Any]:
 
 
 def _changes(wb: Workbook, drift: Drift) -> None:
-    table_sheet(wb, "Changes", CHANGE_COLUMNS, lambda ws: (_change_row(ws, change) for change in drift.changes))
+    table_sheet(wb, "Changes", CHANGE_COLUMNS, lambda ws: (_change_row(ws, change) for change in drift.changes),
+                len(drift.changes))
 
 
 # --- tenant tables -----------------------------------------------------------------------------
@@ -362,7 +407,7 @@ def _table_value(column: Column, value: Any, styled: bool) -> tuple[Any, Style |
     return value, None
 
 
-def _tenant_rows(spec: TableSpec, ctx: ReportContext) -> RowMaker:
+def _tenant_rows(spec: TableSpec, ctx: ReportContext) -> tuple[RowMaker, int]:
     frame = spec.frame(spec.rows(ctx))
     styled = any(column.wrap for column in spec.columns)
 
@@ -371,7 +416,7 @@ def _tenant_rows(spec: TableSpec, ctx: ReportContext) -> RowMaker:
             yield [cell(ws, *_table_value(column, value, styled)) for column, value in zip(spec.columns, record,
                                                                                              strict=True)]
 
-    return rows
+    return rows, len(frame)
 
 
 def render_xlsx(ctx: ReportContext) -> bytes:
@@ -382,7 +427,7 @@ def render_xlsx(ctx: ReportContext) -> bytes:
         _changes(wb, ctx.drift)
     for spec in TABLES:
         columns = [(column.header, column.width) for column in spec.columns]
-        table_sheet(wb, spec.title, columns, _tenant_rows(spec, ctx))
+        table_sheet(wb, spec.title, columns, *_tenant_rows(spec, ctx))
     out = BytesIO()
     wb.save(out)
     return out.getvalue()
