@@ -132,11 +132,13 @@ def test_each_tenant_gets_the_reports_scan_writes(mixed_fleet: tuple[Run, Path])
     tenants = by_name(fleet_json(out))
     for name in ("Fabrikam", "Northwind", "Tailspin", "Wingtip", "Forbidden"):
         folder = out / name
-        assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.xlsx", "result.json"]
+        assert sorted(p.name for p in folder.iterdir()) == ["auditor-manifest.json", "report.html", "report.xlsx",
+                                                            "result.json"]
         result = json.loads((folder / "result.json").read_text())
         assert (result["verdict"], result["summary"]) == (tenants[name]["verdict"], tenants[name]["summary"])
     assert not (out / "Badtoken").exists() and not (out / "Down").exists()
-    assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["fleet.html", "fleet.json", "fleet.xlsx"]
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["auditor-manifest.json", "fleet.html", "fleet.json",
+                                                                 "fleet.xlsx"]
 
 
 def test_fleet_html_lists_the_worst_first_with_links(mixed_fleet: tuple[Run, Path]) -> None:
@@ -179,7 +181,7 @@ def test_clean_fleet_exits_0(cli: Cli, fake_graph: StartGraph, tmp_path: Path) -
               "--app-id", HDM_APP_ID, "--quiet", "--format", "json")
     assert (run.code, run.stderr) == (0, "")
     assert [t["exit_code"] for t in fleet_json(tmp_path / "out")["tenants"]] == [0, 0]
-    assert sorted(p.name for p in (tmp_path / "out" / "A").iterdir()) == ["result.json"]
+    assert sorted(p.name for p in (tmp_path / "out" / "A").iterdir()) == ["auditor-manifest.json", "result.json"]
 
 
 def test_a_tenant_input_error_gives_exit_2_and_the_others_go_on(
@@ -275,8 +277,8 @@ def test_twenty_tenants_in_one_fleet(cli: Cli, fake_graph: StartGraph, tmp_path:
     rows = []
     for number in range(20):
         server = fake_graph(kinds[number % len(kinds)]())
-        monkeypatch.setenv(f"T{number}", server.token)
-        rows.append(token_row(f"tenant-{number:02}", server, f"T{number}"))
+        monkeypatch.setenv(f"AUDITOR_TOKEN_{number}", server.token)
+        rows.append(token_row(f"tenant-{number:02}", server, f"AUDITOR_TOKEN_{number}"))
     tenants = write_tenants(tmp_path / "t.csv", rows)
     started = time.perf_counter()
     run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--app-id", HDM_APP_ID, "--quiet")
@@ -302,7 +304,7 @@ GOOD = "name,graph_url,auth\nok,http://127.0.0.1:9/v1.0,token\n"
         (GOOD + "B,http://127.0.0.1:9/v1.0,token\nC,http://127.0.0.1:9/v1.0,foo\n", r"row 4: unknown auth 'foo'"),
         ("name,tenant_id,cloud\nA,contoso,mars\n", r"row 2: unknown cloud 'mars'"),
         ("name,tenant_id,app_id\nA,contoso,not-a-guid\n", r"row 2: app_id 'not-a-guid' is not a GUID"),
-        ("name,tenant_id,auth,token_env\nA,contoso,secret,MY_TOKEN\n", r"row 2: token_env goes with auth token"),
+        ("name,tenant_id,auth,token_env\nA,contoso,secret,AUDITOR_TOKEN_A\n", r"row 2: token_env goes with auth token"),
         ("name,tenant_id,auth,token_env\nA,contoso,token,MY TOKEN\n", r"row 2: token_env 'MY TOKEN': name AUDITOR_"),
         ("name,graph_url\nA,http://evil.example.com/v1.0\n", r"row 2: .*plain http is only allowed"),
         ("name,tenant_id\nContoso,a\ncontoso,b\n", r"rows 2 and 3 both write to folder 'contoso'"),
