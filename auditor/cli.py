@@ -16,7 +16,7 @@ from auditor import __version__
 from auditor import cli_options as opt
 from auditor.cli_options import check_app_id
 from auditor.collect.options import AuthMode, Cloud, LiveOptions
-from auditor.errors import AuditorError, ExitCode, InputError, safe_text, worst_exit
+from auditor.errors import AuditorError, ExitCode, InputError, remember_environment_secrets, safe_text, worst_exit
 from auditor.fleet.command import fleet
 from auditor.rulepack import Severity
 
@@ -393,6 +393,7 @@ def main() -> None:
     """Console entry point: expected failures are one line on stderr and a documented exit code; so is
     anything unexpected (a bug), without a traceback that a scheduled job's log would keep."""
     try:
+        remember_environment_secrets()
         app(standalone_mode=True)
     except AuditorError as exc:
         print(f"auditor: {exc}", file=sys.stderr)

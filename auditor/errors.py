@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections.abc import Iterable
@@ -26,6 +27,19 @@ def remember_secret(value: str | None) -> None:
     if value and len(value) >= _MIN_SECRET:
         with _secrets_lock:
             _secrets = tuple(sorted({*_secrets, *_forms(value)}, key=len, reverse=True))
+
+
+# Environment variables that hold secrets the process may use: sign-in secrets, tokens, the database password.
+SECRET_ENV_NAMES = ("AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_PASSWORD",
+                    "AUDITOR_ACCESS_TOKEN", "PGPASSWORD")
+TOKEN_ENV_PREFIX = "AUDITOR_TOKEN_"  # a fleet row's token_env names one of these
+
+
+def remember_environment_secrets() -> None:
+    """Remember the secrets the environment hands the process, before any command runs."""
+    for name, value in os.environ.items():
+        if name in SECRET_ENV_NAMES or name.startswith(TOKEN_ENV_PREFIX):
+            remember_secret(value.strip())
 
 
 def _forms(secret: str) -> set[str]:

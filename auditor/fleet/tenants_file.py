@@ -17,7 +17,7 @@ from pathlib import Path
 
 from auditor.collect.clouds import resolve_endpoints
 from auditor.collect.options import AuthMode, Cloud, LiveOptions
-from auditor.errors import InputError, read_input
+from auditor.errors import TOKEN_ENV_PREFIX, InputError, read_input
 from auditor.output import MANIFEST
 from auditor.reviewer_query import is_guid
 
@@ -29,7 +29,6 @@ _WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 # A row may point `token_env` only at variables meant for tokens: never at AZURE_CLIENT_SECRET, PGPASSWORD, ...,
 # whose value would then go to the row's graph_url as a bearer token.
-TOKEN_ENV_PREFIX = "AUDITOR_TOKEN_"
 _TOKEN_ENV_NAME = re.compile(rf"^(?:AUDITOR_ACCESS_TOKEN|{TOKEN_ENV_PREFIX}[A-Za-z0-9_]+)$")
 MAX_FOLDER = 100
 
