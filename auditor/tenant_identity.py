@@ -24,9 +24,9 @@ def tenant_key(value: object) -> str | None:
     return value if is_guid(value) or _DOMAIN.match(value) else None
 
 
-def identify(organization_id: str, given: str | None) -> str:
-    """The run's tenant id: the one Graph reported, else the one the user gave, else `unknown`."""
-    return organization_id if is_guid(organization_id) else tenant_key(given) or UNKNOWN_TENANT
+def identify(reported: str, given: str | None) -> str:
+    """The run's tenant id: the GUID Graph reported, else the GUID or domain the user gave, else `unknown`."""
+    return reported.lower() if is_guid(reported) else tenant_key(given) or UNKNOWN_TENANT
 
 
 def is_identified(tenant_id: str) -> bool:

@@ -27,7 +27,7 @@ from auditor.collect.retry import RetryPolicy, WaitBudget
 from auditor.errors import InputError
 from auditor.reviewer_query import is_guid
 from auditor.rulepack import RulePack
-from auditor.snapshot import CollectionTarget, Snapshot, Tenant, ToolInfo
+from auditor.snapshot import CollectionTarget, Snapshot, ToolInfo
 from auditor.tenant_identity import identify
 
 # Global Administrator, Privileged Role Administrator, Cloud Application Administrator,
@@ -62,9 +62,9 @@ def collect_snapshot(
     credential = build_credential(options, endpoints)
     progress = progress or make_progress(options.quiet)
     try:
-        return asyncio.run(
+        return _identified(asyncio.run(
             _collect(options, endpoints, credential, target, consent_capable_role_ids, retry_policy, progress)
-        )
+        ), options.tenant_id)
     finally:
         progress.close()
         close = getattr(credential, "close", None)
@@ -72,9 +72,11 @@ def collect_snapshot(
             close()
 
 
-def _identified(reported: Tenant, given: str | None) -> Tenant:
-    """The tenant as Graph reported it, its id from `--tenant-id` (a GUID or domain) when Graph did not say."""
-    return reported.model_copy(update={"id": identify(reported.id, given)})
+def _identified(snapshot: Snapshot, given: str | None) -> Snapshot:
+    """The tenant id /organization gave; else `--tenant-id` when it is a GUID or a domain name (the collector
+    takes any value given); else `unknown`."""
+    tenant = snapshot.tenant.model_copy(update={"id": identify(snapshot.tenant.id, given)})
+    return snapshot.model_copy(update={"tenant": tenant})
 
 
 def collect_for_pack(
@@ -122,7 +124,7 @@ async def _collect(
         tool=ToolInfo(version=__version__),
         collected_at=collected_at,
         graph_url=endpoints.graph_url,
-        tenant=_identified(collector.tenant(None), options.tenant_id),
+        tenant=collector.tenant(options.tenant_id),
         target=target,
         sources=sources,
     )
