@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from auditor.output import MANIFEST
 from auditor.resources import DEMO_SNAPSHOT
 from tests.conftest import Run
 from tests.fakegraph import scenarios
@@ -21,6 +20,7 @@ from tests.fakegraph.fixtures import cli_args
 from tests.fakegraph.server import FakeGraph
 
 Cli = Callable[..., Run]
+MANIFEST = "auditor-manifest.json"  # the documented name (docs/output.md)
 StartGraph = Callable[..., FakeGraph]
 
 
