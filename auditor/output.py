@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -89,12 +90,18 @@ def _write_private(path: Path, content: bytes) -> None:
 
 
 def write_atomic(path: Path, content: bytes) -> None:
-    """Write one file (a snapshot) atomically with mode 0600: a temporary file beside it, then a rename."""
+    """Write one file (a snapshot) atomically with mode 0600: a temporary file beside it, then a rename. The
+    temporary files of earlier writes of that file that died are removed first."""
     _output_folder(path.parent)
     temporary = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
+    leftover = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{12}}\.tmp")
     try:
-        _write_private(temporary, _redacted(path.name, content))
-        os.replace(temporary, path)
+        with _turn(path.parent):
+            for stale in path.parent.iterdir():
+                if leftover.fullmatch(stale.name) and stale.is_file() and not stale.is_symlink():
+                    stale.unlink()
+            _write_private(temporary, _redacted(path.name, content))
+            os.replace(temporary, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
             temporary.unlink()

@@ -190,3 +190,24 @@ def test_folders_the_tool_creates_are_0700_and_files_0600_whatever_the_umask(
     assert len(files) > 12
     assert {str(path): _mode(path) for path in files} == dict.fromkeys(map(str, files), 0o600)
     assert _mode(existing) == 0o755  # a folder the user made is left as it is
+
+
+def test_a_snapshot_write_that_died_leaves_a_temporary_file_the_next_write_removes(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = fake_graph(scenarios.fully_consented())
+    snapshot = tmp_path / "snapshot.json"
+    (tmp_path / ".snapshot.json.keep.tmp").write_text("the user's")
+    real_replace = os.replace
+
+    def die(source: str | Path, target: str | Path) -> None:
+        raise Killed
+
+    monkeypatch.setattr(os, "replace", die)
+    with pytest.raises(Killed):
+        cli("collect", *cli_args(server), "--out", str(snapshot))
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert len(list(tmp_path.glob(".snapshot.json.*.tmp"))) == 2
+
+    assert cli("collect", *cli_args(server), "--out", str(snapshot)).code == 0
+    assert _names(tmp_path) == [".snapshot.json.keep.tmp", "snapshot.json"]
