@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from auditor.drift import Drift
-    from auditor.report_model import ReportContext
     from auditor.rulepack import RulePack
     from auditor.snapshot import Snapshot
 
@@ -96,7 +95,8 @@ def scan(
 
     Exit codes: 0 nothing failing at or above --fail-on; 1 a finding failed at or above it;
     2 usage or input error (nothing written); 3 collection incomplete (sign-in failed, Graph
-    unreachable, or a rule could not be evaluated).
+    unreachable, a rule could not be evaluated, or the tenant's id unknown); 4 reports written but
+    the run could not be stored in --history.
 
     Examples:
 
@@ -111,9 +111,8 @@ def scan(
     from auditor.acceptance import load_acceptances
     from auditor.collect.verbose import verbose_logging
     from auditor.output import write_all
-    from auditor.reporting import Branding, build_report, parse_formats, render, run_exit_code
+    from auditor.reporting import Branding, build_report, parse_formats, render, run_exit_code, scan_summary
     from auditor.rulepack import load_rule_pack
-    from auditor.tenant_identity import is_identified
 
     live = LiveOptions(tenant_id, client_id, auth, certificate, cloud, graph_url, quiet, timeout, deadline)
     chosen = parse_formats(formats)
@@ -123,7 +122,7 @@ def scan(
     not_recorded: AuditorError | None = None
     with verbose_logging(verbose), opt.open_history(history) as store:
         data = _load_snapshot(demo, snapshot, live, pack, app_id)
-        previous = store.latest(data.tenant.id) if store and is_identified(data.tenant.id) else []
+        previous = store.latest(data.tenant.id) if store else []
         context = build_report(data, pack, app_id, Branding(report_title, prepared_by),
                                acceptances=acceptances, previous=previous[-1] if previous else None)
         write_all(out, render(context, chosen))
@@ -134,35 +133,11 @@ def scan(
             not_recorded = exc
     code = run_exit_code(context.result, fail_on)
     if not quiet:
-        _scan_summary(context, out)
+        typer.echo("\n".join(scan_summary(context, out)), err=True)
     if not_recorded:  # shown even with --quiet: it is why the exit code is 4 (or 3)
         typer.echo(f"auditor: {not_recorded}", err=True)
         code = worst_exit((code, not_recorded.exit_code))
     raise typer.Exit(int(code))
-
-
-def _scan_summary(context: ReportContext, out: Path) -> None:
-    from auditor.drift import summary_line
-    from auditor.tenant_identity import is_identified
-
-    result = context.result
-    summary = result.summary
-    waived = sum(f.waived for f in result.findings)
-    accepted = f" ({waived} accepted)" if waived else ""
-    typer.echo(safe_text(
-        f"{result.tenant.display_name or result.tenant.id}: {result.verdict.value} — "
-        f"{summary.passed} pass, {summary.fail} fail{accepted}, {summary.error} error, "
-        f"{summary.not_applicable} n/a, score {summary.score:g}. Reports in {out}/"
-    ), err=True)
-    if not is_identified(result.tenant.id):
-        typer.echo("Tenant identity unknown: /organization could not be read and no --tenant-id was given, "
-                   "so no verdict (exit 3).", err=True)
-    for finding in result.findings:
-        if finding.accepted and finding.accepted.expired:
-            typer.echo(safe_text(f"Risk acceptance of {finding.rule_id} expired on {finding.accepted.expires} "
-                                 f"(owner: {finding.accepted.owner}): it counts again."), err=True)
-    if context.drift:
-        typer.echo(summary_line(context.drift), err=True)
 
 
 def _load_snapshot(

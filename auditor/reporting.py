@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
 from auditor.acceptance import Acceptance, apply_acceptances
 from auditor.drift import RunState, diff
 from auditor.engine import evaluate_facts, exit_code
-from auditor.errors import ExitCode, InputError
+from auditor.errors import ExitCode, InputError, safe_text
 from auditor.facts import TenantFacts
 from auditor.report_model import ReportContext
 from auditor.result import Result, Verdict
@@ -68,6 +69,27 @@ def run_exit_code(result: Result, fail_on: Severity) -> ExitCode:
     """DESIGN §6's exit code, and 3 for a tenant whose identity is unknown (`/organization` not read and no
     `--tenant-id`): its verdict is unknown and the history does not store it."""
     return exit_code(result, fail_on) if is_identified(result.tenant.id) else ExitCode.INCOMPLETE
+
+
+def scan_summary(context: ReportContext, out: Path) -> list[str]:
+    """What `auditor scan` tells the console: the verdict and counts, and what needs a person's attention."""
+    from auditor.drift import summary_line
+
+    result, summary = context.result, context.result.summary
+    waived = sum(f.waived for f in result.findings)
+    accepted = f" ({waived} accepted)" if waived else ""
+    lines = [safe_text(f"{result.tenant.display_name or result.tenant.id}: {result.verdict.value} — "
+                       f"{summary.passed} pass, {summary.fail} fail{accepted}, {summary.error} error, "
+                       f"{summary.not_applicable} n/a, score {summary.score:g}. Reports in {out}/")]
+    if not is_identified(result.tenant.id):
+        lines.append("Tenant identity unknown: /organization could not be read and no --tenant-id was given, "
+                     "so no verdict (exit 3).")
+    lines += [safe_text(f"Risk acceptance of {f.rule_id} expired on {f.accepted.expires} "
+                        f"(owner: {f.accepted.owner}): it counts again.")
+              for f in result.findings if f.accepted and f.accepted.expired]
+    if context.drift:
+        lines.append(summary_line(context.drift))
+    return lines
 
 
 def render(context: ReportContext, formats: Sequence[ReportFormat]) -> dict[str, bytes]:

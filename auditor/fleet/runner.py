@@ -24,7 +24,6 @@ from auditor.report_model import ReportContext
 from auditor.reporting import Branding, ReportFormat, build_report, render, run_exit_code
 from auditor.result import Result, Status
 from auditor.rulepack import RulePack, Severity
-from auditor.tenant_identity import is_identified
 
 if TYPE_CHECKING:
     from auditor.history import HistoryStore
@@ -72,7 +71,7 @@ def scan_tenant(tenant: TenantRow, job: FleetJob) -> TenantOutcome:
     """`auditor scan` for one tenant; its failures become its outcome instead of ending the fleet."""
     try:
         snapshot = collect_for_pack(tenant.live, job.pack, tenant.app_id, progress=SilentProgress())
-        previous = job.history.latest(snapshot.tenant.id) if job.history and is_identified(snapshot.tenant.id) else []
+        previous = job.history.latest(snapshot.tenant.id) if job.history else []
         context = build_report(snapshot, job.pack, tenant.app_id, job.branding, acceptances=job.acceptances,
                                previous=previous[-1] if previous else None)
         files = render(context, job.formats)

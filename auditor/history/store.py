@@ -205,8 +205,8 @@ class HistoryStore:
             return [_summary(row) for row in conn.execute(query)]
 
     def latest(self, tenant_id: str, count: int = 1) -> list[RunState]:
-        """The tenant's `count` most recent runs with their findings, oldest first."""
-        if not self._ready:
+        """The tenant's `count` most recent runs with their findings, oldest first (none for an unknown tenant)."""
+        if not self._ready or not is_identified(tenant_id):
             return []
         newest = (
             select(runs)

@@ -16,7 +16,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from auditor.fleet.runner import TenantOutcome
 from auditor.fleet.summary import worst_first
 from auditor.render.fleet_html import LINK_ORDER
-from auditor.render.xlsx import BOLD, PLAIN, WRAP, Style, cell, table_sheet
+from auditor.render.sheets import BOLD, PLAIN, WRAP, Style, cell, table_sheet
 
 COLUMNS = (
     ("Name", 28), ("Tenant ID", 38), ("Tenant", 28), ("Verdict", 24), ("Score", 8), ("Pass", 7), ("Fail", 7),
