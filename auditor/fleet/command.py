@@ -50,7 +50,7 @@ def fleet(
     reports to DIR/<name or tenant_id>/ as 'auditor scan' would, plus fleet.json, fleet.html (worst first)
     and fleet.xlsx.
 
-    Exit code: the most severe over all tenants (2 > 3 > 1 > 0, as for scan); 2 and nothing written
+    Exit code: the most severe over all tenants (2 > 4 > 3 > 1 > 0, as for scan); 2 and nothing written
     when the tenants file is unreadable or invalid. A tenant that fails is reported; the others go on.
 
     Example:
