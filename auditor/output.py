@@ -60,9 +60,13 @@ def make_private_dirs(folder: Path) -> None:
             break
         current = current.parent
     for path in reversed(missing):
-        with contextlib.suppress(FileExistsError):  # another run may create it at the same time
+        try:
             path.mkdir(mode=0o700)
-            os.chmod(path, 0o700)
+        except FileExistsError:
+            if path.is_dir():  # another run created it at the same time
+                continue
+            raise
+        os.chmod(path, 0o700)
 
 
 def _output_folder(folder: Path) -> None:

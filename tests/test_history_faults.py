@@ -156,3 +156,31 @@ def test_a_full_disk_while_storing_the_run_is_one_line_and_exit_4(
     assert run.stderr.splitlines()[-1] == (f"auditor: history {history}: cannot store the run "
                                            "(database or disk is full)")
     assert (tmp_path / "out" / "result.json").is_file()
+
+
+def test_a_fleet_tenant_whose_run_cannot_be_stored_is_exit_4_and_keeps_its_reports(
+    cli: Cli, fake_graph: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fakegraph import scenarios
+
+    server = fake_graph(scenarios.fully_consented())
+    tenants = tmp_path / "tenants.csv"
+    tenants.write_text(f"name,graph_url,auth\nfabrikam,{server.base_url},token\n")
+    history = str(tmp_path / "history.db")
+    assert cli("history", "--history", history).code == 2  # not there yet
+    real_record = auditor.history.store.HistoryStore.record
+
+    def locked(self: Any, result: Any) -> int:
+        with _held_lock(history):
+            return real_record(self, result)
+
+    monkeypatch.setattr(auditor.history.store, "LOCK_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(auditor.history.store.HistoryStore, "record", locked)
+    run = cli("fleet", str(tenants), "--out", str(tmp_path / "fleet"), "--history", history, "--quiet")
+
+    assert run.code == 4
+    [tenant] = json.loads((tmp_path / "fleet" / "fleet.json").read_text())["tenants"]
+    assert tenant["exit_code"] == 4 and tenant["verdict"] == "ready"
+    assert tenant["error"] == (f"history {history}: cannot store the run (locked by another process; "
+                               "gave up after 0.3 s)")
+    assert (tmp_path / "fleet" / "fabrikam" / "result.json").is_file()
