@@ -16,6 +16,9 @@ from auditor import __version__
 from auditor.checks import CHECKS
 from auditor.checks.registry import Outcome
 from auditor.errors import ExitCode
+from auditor.evaluate.approvers import find_approvers
+from auditor.evaluate.cloud import localize
+from auditor.evaluate.paths import GRANTED_RULES, WORKFLOW_RULES, consent_paths, decide_verdict
 from auditor.facts import SourceUnavailable, TenantFacts
 from auditor.graph_objects import text
 from auditor.result import (
@@ -27,7 +30,6 @@ from auditor.result import (
     Summary,
     TenantRef,
     ToolRef,
-    Verdict,
 )
 from auditor.rulepack import Rule, RulePack, Severity
 from auditor.snapshot import Snapshot, Source
@@ -70,7 +72,7 @@ def _decide(rule_id: str, facts: TenantFacts, decided: dict[str, Status]) -> Out
         return _unavailable(missing.name, missing.source)
 
 
-def _finding(rule: Rule, outcome: Outcome) -> Finding:
+def _finding(rule: Rule, outcome: Outcome, cloud: str) -> Finding:
     return Finding(
         rule_id=rule.id,
         title=rule.title,
@@ -79,29 +81,15 @@ def _finding(rule: Rule, outcome: Outcome) -> Finding:
         status=outcome.status,
         message=outcome.message,
         evidence=outcome.evidence,
-        remediation=rule.remediation.as_text(),
+        remediation=localize(rule.remediation.as_text(), cloud),
         references=list(rule.references),
         frameworks=dict(rule.frameworks),
     )
 
 
-def decide_verdict(statuses: dict[str, Status]) -> Verdict:
-    """DESIGN §5: the first verdict whose condition holds."""
-
-    def status(rule_id: str) -> Status | None:
-        return statuses.get(rule_id)
-
-    if any(status(r) is Status.ERROR for r in ("HDM-SP-01", "HDM-GR-01", "HDM-UC-01", "HDM-ACW-01")):
-        return Verdict.UNKNOWN
-    if status("HDM-SP-02") is Status.FAIL:
-        return Verdict.BLOCKED
-    if all(status(r) is Status.PASS for r in ("HDM-SP-01", "HDM-GR-01", "HDM-SP-03")):
-        return Verdict.READY
-    if status("HDM-UC-01") is Status.FAIL:
-        return Verdict.READY_VIA_USER_CONSENT
-    if all(status(r) is Status.PASS for r in ("HDM-ACW-01", "HDM-ACW-02", "HDM-ACW-04")):
-        return Verdict.READY_VIA_WORKFLOW
-    return Verdict.BLOCKED
+def _with_every_rule(decided: dict[str, Status]) -> dict[str, Status]:
+    """Statuses of every rule a path reads; a rule a custom pack left out counts as not decided."""
+    return {rule: decided.get(rule, Status.NOT_APPLICABLE) for rule in (*GRANTED_RULES, *WORKFLOW_RULES)} | decided
 
 
 def summarize(findings: list[Finding]) -> Summary:
@@ -142,20 +130,23 @@ def evaluate_facts(facts: TenantFacts, pack: RulePack, *, generated_at: datetime
     for rule in pack.rules:
         outcome = _decide(rule.id, facts, decided)
         decided[rule.id] = outcome.status
-        findings.append(_finding(rule, outcome))
+        findings.append(_finding(rule, outcome, snapshot.cloud))
     app = facts.app if snapshot.source("service_principals").ok else None
+    messages = {finding.rule_id: finding.message for finding in findings}
+    paths = consent_paths(facts, _with_every_rule(decided), messages, find_approvers(facts))
     return Result(
         generated_at=generated_at or datetime.now(timezone.utc).replace(microsecond=0),
         collected_at=snapshot.collected_at,
         tool=ToolRef(version=__version__),
-        tenant=TenantRef(id=snapshot.tenant.id, display_name=snapshot.tenant.display_name),
+        tenant=TenantRef(id=snapshot.tenant.id, display_name=snapshot.tenant.display_name, cloud=snapshot.cloud),
         rule_pack=RulePackRef(id=pack.id, version=pack.version),
         app=AppRef(
             app_id=facts.given_app_id or text(app, "appId") or None,
             display_name=text(app, "displayName") or pack.parameters.app_display_name,
             service_principal_id=text(app, "id") or None,
         ),
-        verdict=decide_verdict(decided),
+        verdict=decide_verdict(decided, paths),
+        paths=paths,
         summary=summarize(findings),
         findings=findings,
     )

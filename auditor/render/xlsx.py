@@ -38,6 +38,7 @@ from auditor.render.common import (
     safe_url,
     status_label,
 )
+from auditor.render.paths import PathView, path_views
 from auditor.render.sheets import (
     BOLD,
     NAVY,
@@ -54,7 +55,6 @@ from auditor.render.sheets import (
 from auditor.report_model import ReportContext
 from auditor.result import Finding
 
-# Characters XML 1.0 cannot hold (openpyxl raises IllegalCharacterError on most of them).
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 CHART_COLOURS = {"pass": "15803D", "fail": "DC2626", "error": "EA580C", "not_applicable": "94A3B8"}
 SEVERITY_COLOURS = {"critical": "7F1D1D", "high": "C00000", "medium": "BF8F00", "low": "2F5597", "info": "595959"}
@@ -201,6 +201,24 @@ def _findings(wb: Workbook, ctx: ReportContext) -> None:
     ws.data_validations.append(states)
 
 
+PATH_COLUMNS = (("Path", 34), ("State", 11), ("Why", 90), ("Who can approve", 60))
+
+
+def _path_row(ws: WriteOnlyWorksheet, path: PathView) -> list[Any]:
+    return [
+        cell(ws, path.title, BOLD),
+        cell(ws, path.label, Style(tone=path.tone, bold=True)),
+        cell(ws, "\n".join(path.reasons), WRAP),
+        cell(ws, "\n".join(f"{a.user}: {a.how}" for a in path.approvers), WRAP),
+    ]
+
+
+def _paths(wb: Workbook, ctx: ReportContext) -> None:
+    views = path_views(ctx.result)
+    if views:
+        table_sheet(wb, "Paths", PATH_COLUMNS, lambda ws: (_path_row(ws, view) for view in views), len(views))
+
+
 CHANGE_COLUMNS = (("Rule", 13), ("Title", 40), ("Severity", 10), ("Change", 18), ("Before", 14), ("Now", 14),
                   ("Evidence that changed", 40), ("Risk accepted", 14))
 
@@ -254,6 +272,7 @@ def _tenant_rows(spec: TableSpec, ctx: ReportContext) -> tuple[RowMaker, int]:
 def render_xlsx(ctx: ReportContext) -> bytes:
     wb = Workbook(write_only=True)
     _summary(wb, ctx)
+    _paths(wb, ctx)
     _findings(wb, ctx)
     if ctx.drift:
         _changes(wb, ctx.drift)
