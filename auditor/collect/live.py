@@ -29,6 +29,7 @@ from auditor.errors import InputError
 from auditor.reviewer_query import is_guid
 from auditor.rulepack import RulePack
 from auditor.snapshot import CollectionTarget, Snapshot, ToolInfo
+from auditor.tenant_identity import identify
 
 # Global Administrator, Privileged Role Administrator, Cloud Application Administrator,
 # Application Administrator (DESIGN §4).
@@ -62,14 +63,21 @@ def collect_snapshot(
     credential = build_credential(options, endpoints)
     progress = progress or make_progress(options.quiet)
     try:
-        return asyncio.run(
+        return _identified(asyncio.run(
             _collect(options, endpoints, credential, target, consent_capable_role_ids, retry_policy, progress)
-        )
+        ), options.tenant_id)
     finally:
         progress.close()
         close = getattr(credential, "close", None)
         if callable(close):
             close()
+
+
+def _identified(snapshot: Snapshot, given: str | None) -> Snapshot:
+    """The tenant id /organization gave; else `--tenant-id` when it is a GUID or a domain name (the collector
+    takes any value given); else `unknown`."""
+    tenant = snapshot.tenant.model_copy(update={"id": identify(snapshot.tenant.id, given)})
+    return snapshot.model_copy(update={"tenant": tenant})
 
 
 def collect_for_pack(
