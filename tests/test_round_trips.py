@@ -22,10 +22,14 @@ from pathlib import Path
 
 import pytest
 
+from auditor.collect.live import collect_snapshot
+from auditor.collect.progress import SilentProgress
+from auditor.snapshot import CollectionTarget
 from tests.conftest import Run
 from tests.fakegraph import scenarios
+from tests.fakegraph.consent_scenarios import CASES
 from tests.fakegraph.contract import violations
-from tests.fakegraph.fixtures import cli_args
+from tests.fakegraph.fixtures import cli_args, live_options
 from tests.fakegraph.server import FakeGraph, FakeGraphHost
 from tests.fakegraph.tenant import HDM_APP_ID, FakeTenant
 
@@ -99,3 +103,28 @@ def test_tenants_behind_one_host_count_their_own_requests_and_wait_their_latency
     assert [graph.http_requests for graph in graphs] == [EXPECTED["fully_consented"][0], EXPECTED["workflow_only"][0]]
     # Two sequential rounds, each waiting the latency; round 2's /beta $batch waits beside the v1.0 one.
     assert elapsed[0] >= 2 * latency
+
+
+class _RoundCounter(SilentProgress):
+    def __init__(self) -> None:
+        self.rounds = 0
+
+    def round(self, number: int, what: str) -> None:
+        self.rounds = number
+
+
+def _typical() -> dict[str, Callable[[], FakeTenant]]:
+    tenants = {name: build for name, build in _scenarios().items() if name != "many_objects"}
+    tenants.update({f"consent:{name}": (lambda build=build: build()[0]) for name, build in CASES.items()})
+    return tenants
+
+
+@pytest.mark.parametrize("name", sorted(_typical()))
+def test_a_typical_tenant_takes_at_most_three_rounds_and_four_http_requests(
+    name: str, fake_graph: Callable[..., FakeGraph]
+) -> None:
+    server = fake_graph(_typical()[name](), page_size=ONE_PAGE)
+    counter = _RoundCounter()
+    collect_snapshot(live_options(server), CollectionTarget(app_id=HDM_APP_ID), progress=counter)
+    assert counter.rounds <= 3
+    assert server.http_requests <= TYPICAL_LIMIT
