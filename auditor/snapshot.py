@@ -203,6 +203,9 @@ class CollectionTarget(BaseModel):
     app_id: str | None = None
     app_display_name: str = "HD Meeting"
     legacy_app_ids: list[str] = Field(default_factory=list)
+    # The consent-capable roles whose holders were read (request 11/15); None in snapshots that predate
+    # it. A pack naming another role cannot rely on this snapshot for that role's holders.
+    consent_role_ids: list[str] | None = None
 
 
 class Snapshot(BaseModel):

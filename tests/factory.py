@@ -458,7 +458,8 @@ class Tenant:
                 "collected_at": self.collected_at.isoformat(),
                 "graph_url": "https://graph.microsoft.com/v1.0",
                 "tenant": {"id": TENANT_ID, "display_name": "Northwind Test"},
-                "target": {"app_id": self.target_app_id, "app_display_name": HD_MEETING, "legacy_app_ids": []},
+                "target": {"app_id": self.target_app_id, "app_display_name": HD_MEETING, "legacy_app_ids": [],
+                           "consent_role_ids": [role.id for role in default_pack().parameters.consent_capable_roles]},
                 "sources": {
                     name: self.failures.get(name) or {"status": "ok", "data": data[name]} for name in SOURCE_NAMES
                 },

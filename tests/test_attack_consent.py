@@ -154,10 +154,6 @@ def test_user_consent_settings_without_the_assigned_policies_are_an_error(
 # -- approvers from role data missing a property -------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=MISSING_PROPERTY + "; §4: 'if none is found and a source that could have "
-                   "shown one (assignments, eligibility, …) is unreadable, it is error'; §5: 'an unreadable source "
-                   "never turns into blocked'. Today the holder is silently dropped: ACW-04 fails, verdict "
-                   "'blocked'.")
 @pytest.mark.parametrize("eligible", [False, True], ids=["active", "eligible"])
 @pytest.mark.parametrize("spoil", ["missing", "null"])
 def test_a_reviewers_role_without_directory_scope_is_not_a_definite_no(
@@ -191,9 +187,6 @@ def test_a_custom_role_read_without_role_permissions_is_not_a_definite_no(
            rules={"HDM-ACW-04": "error"}, code=3)
 
 
-@pytest.mark.xfail(strict=True, reason=MISSING_PROPERTY + "; §4: an approver may hold the role 'through a "
-                   "role-assignable group the user is … PIM-eligible to join (request 19)'. Today an instance without "
-                   "accessId is taken as 'not a member eligibility': ACW-04 fails, verdict 'blocked'.")
 def test_a_group_eligibility_without_access_id_is_not_a_definite_no(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
@@ -245,11 +238,6 @@ def _eligible_then_spoiled(tenant: FakeTenant, kind: str) -> None:
         instance["startDateTime"], instance["endDateTime"] = iso(now + timedelta(days=30)), None
 
 
-@pytest.mark.xfail(strict=True, reason="DESIGN §2: 'time-dependent checks use the snapshot's collected_at'; Graph: an "
-                   "eligibility schedule instance's startDateTime is 'When this instance starts', endDateTime 'The end "
-                   "date of the schedule instance'. An eligibility that ended, or starts after collected_at, cannot "
-                   "be activated then: no approver (§4), ACW-04 fails. Today start/end are ignored: ACW-04 passes and "
-                   "the verdict is 'ready-via-workflow'.")
 @pytest.mark.parametrize("kind", ["role ended", "role starts later", "group membership ended"])
 def test_an_eligibility_not_in_effect_when_collected_makes_no_approver(
     kind: str, cli: Cli, fake_graph: StartGraph, tmp_path: Path
@@ -264,10 +252,6 @@ def test_an_eligibility_not_in_effect_when_collected_makes_no_approver(
 # -- reasons ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="DESIGN §4: 'every enabled (isEnabled) custom role'; §4 'Each finding's "
-                   "evidence names the objects behind it'. ACW-04 is rightly error, but its message says 'a source "
-                   "that could show one was not read: … policy admits …' — every source was read and the policy "
-                   "admits; what is missing is the role's isEnabled, which the message never names.")
 def test_a_custom_role_without_is_enabled_is_explained_by_its_missing_is_enabled(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
@@ -285,10 +269,6 @@ def test_a_custom_role_without_is_enabled_is_explained_by_its_missing_is_enabled
         assert "isEnabled" in message and "HD Meeting Consent Approver" in message
 
 
-@pytest.mark.xfail(strict=True, reason="DESIGN §5: each path is open, closed or unknown 'with reasons (sentences "
-                   "that name the objects behind them)'. The closed workflow's only reason is 'None of the 1 enabled "
-                   "reviewer user(s) holds … a tenant-wide role that may grant consent': it names neither the reviewer "
-                   "nor the custom role whose policy falls short.")
 def test_a_closed_workflow_reason_names_the_reviewer_and_the_role_that_falls_short(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
@@ -309,11 +289,6 @@ def test_a_closed_workflow_reason_names_the_reviewer_and_the_role_that_falls_sho
 # -- deciding with partial data --------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="DESIGN §5 'Deciding with partial data': 'a rule over some item passes on one "
-                   "item that definitely passes' — ACW-04 passes on an eligible approver (§4). The reviewer's Cloud "
-                   "Application Administrator eligibility is read in round 1; a later failure on another role's "
-                   "eligibility (request 15 for a custom consent role) throws the whole source away: ACW-04 error, "
-                   "verdict 'unknown' instead of 'ready-via-workflow'.")
 def test_a_failure_on_another_roles_eligibility_does_not_hide_an_approver_already_read(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
@@ -330,11 +305,6 @@ def test_a_failure_on_another_roles_eligibility_does_not_hide_an_approver_alread
     assert [a["user"].split(" (")[0] for a in approvers] == ["Eve Eligible"]
 
 
-@pytest.mark.xfail(strict=True, reason="DESIGN §5: 'When no single policy admits all of them but together they do, the "
-                   "condition is unknown'; 'unknown when a source needed to decide is unreadable'; 'an unreadable "
-                   "source never turns into blocked'. Whether the two policies together admit Calendars.ReadWrite "
-                   "hangs on its classification, which could not be read (403): today the path is closed and the "
-                   "verdict 'blocked'.")
 def test_two_policies_that_may_together_admit_the_scopes_leave_user_consent_unknown(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
@@ -357,13 +327,6 @@ def test_two_policies_that_may_together_admit_the_scopes_leave_user_consent_unkn
 # -- a snapshot scanned with a pack that names roles it never collected -----------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="Working rule 'anything a rule needs and could not read is error'; DESIGN §3: "
-                   "'a 403 … on one source … turns the rules that need it into error'; §6: scan --snapshot 'with the "
-                   "same result as a live scan'. The snapshot was collected with a pack whose only consent-capable "
-                   "role is Global Administrator, so Cloud Application Administrator's holders were never read; "
-                   "scanned with the default pack, ACW-04 fails ('none holds a role') and the verdict is 'blocked', "
-                   "where a live scan with that pack says 'ready-via-workflow'. The snapshot does not record which "
-                   "roles' holders it read.")
 def test_a_snapshot_scanned_with_a_pack_naming_roles_it_never_read_is_not_blocked(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:

@@ -59,6 +59,7 @@ def collect_snapshot(
 ) -> Snapshot:
     """Read the tenant for `target` (the rule pack's app and legacy app ids) into a snapshot."""
     _check_ids(target, consent_capable_role_ids)
+    target = target.model_copy(update={"consent_role_ids": [role_id.lower() for role_id in consent_capable_role_ids]})
     endpoints = resolve_endpoints(options)
     credential = build_credential(options, endpoints)
     progress = progress or make_progress(options.quiet)

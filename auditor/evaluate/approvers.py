@@ -97,6 +97,11 @@ def consent_roles(facts: TenantFacts, consent: ConsentFacts, search: ApproverSea
     """Built-in consent-capable roles and the custom roles that may grant HD Meeting's consent."""
     built_in = facts.params.consent_capable_roles
     roles = {role.id.lower(): ConsentRole(role.id.lower(), role.name, True) for role in built_in}
+    read = {role_id.lower() for role_id in facts.snapshot.target.consent_role_ids or ()}
+    for role in built_in:
+        if role.id.lower() not in read:
+            search.unknown.append(f"the holders of {role.name} were not collected in this snapshot (collect again "
+                                  "with this rule pack)")
     try:
         definitions = facts.read("role_definitions")
     except SourceUnavailable as missing:
