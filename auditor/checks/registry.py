@@ -42,7 +42,7 @@ def undecided(message: str, missing: Iterable[SourceUnavailable] = (), **evidenc
             f"{name}: {source.error.describe() if source.error else source.status.value}"
             for name, source in unread.items()
         )
-        message = f"{message} Source(s) not read — {details}."
+        message = f"{message} Source(s) not read — {details.rstrip('.')}."
         evidence["unread_sources"] = {
             name: source.error.code if source.error else source.status.value for name, source in unread.items()
         }

@@ -101,8 +101,8 @@ def reviewer_can_grant_consent(facts: TenantFacts) -> Outcome:
     if search.state is None:
         evidence["could_not_tell"] = search.unknown
         return undecided(
-            f"No approver was found among the {len(users)} enabled reviewer user(s), but a source that could "
-            "show one was not read: " + "; ".join(search.unknown[:5] or ["see the unread sources"]) + ".",
+            f"No approver was found among the {len(users)} enabled reviewer user(s), but what could show one "
+            "was not read" + (": " + "; ".join(search.unknown[:5]) + "." if search.unknown else "."),
             search.missing,
             **evidence,
         )

@@ -80,6 +80,7 @@ class TenantCollector:
         self._role_definitions: list[Any] = []
         self._policies: dict[str, dict[str, Any] | None] = {}
         self._classifications: list[Any] = []
+        self._classifications_requested = False  # only once Microsoft Graph's service principal is found
         self._notes: dict[str, str] = {}
         self._reviewer_roles: set[str] = set()  # roles whose holders are reviewers: their users are read
         self._consent_requests: dict[str, dict[str, Any]] = {}
@@ -263,6 +264,7 @@ class TenantCollector:
             if not resource_only:  # a candidate, look-alike or leftover of the app
                 follow += req.service_principal_lists(sp_id)
             elif request.key == MICROSOFT_GRAPH_APP_ID:  # which of its scopes the tenant classified low
+                self._classifications_requested = True
                 follow.append(req.permission_classifications(sp_id))
         return follow
 
@@ -340,6 +342,10 @@ class TenantCollector:
             "permission_classifications": self._classifications,
         }
         sp_failure = self._failures.get("service_principals")
+        if not self._classifications_requested and sp_failure is None:
+            message = "not read: Microsoft Graph's service principal was not found in the tenant"
+            self._failures.setdefault("permission_classifications", Source(
+                status=SourceStatus.ERROR, error=GraphError(code="NotCollected", message=message)))
         sources: dict[str, Source] = {}
         for name in SOURCE_NAMES:
             if name in self._failures:
