@@ -38,8 +38,8 @@ def parse_document(
     """
     try:
         raw = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise InputError(f"{origin}: not valid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # ValueError: also an integer of more than 4300 digits
+        raise InputError(f"{origin}: not valid JSON ({str(exc)[:200]})") from None
     if not isinstance(raw, dict) or not recognise(raw):
         raise InputError(f"{origin}: not an auditor {kind} (expected {expected})")
     if raw.get("schema_version") != schema_version:

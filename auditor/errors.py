@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from enum import IntEnum
+from functools import cache
 from pathlib import Path
 
 # Control characters (newlines, terminal escapes) in a message, e.g. from a hostile file or tenant.
@@ -75,8 +76,11 @@ def read_input(path: Path, what: str) -> str:
         raise InputError(f"{path}: {what} not found") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a folder, not a {what}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: cannot read {what} (not UTF-8 text)") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: cannot read {what}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}, "
+            "e.g. a Windows code page such as cp1252); save it as UTF-8"
+        ) from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
 
@@ -86,10 +90,30 @@ def parse_yaml(text: str, origin: str, what: str) -> object:
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_loader())  # a SafeLoader that refuses aliases
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
+        if getattr(exc, "problem", None) == _NO_ALIASES:
+            raise InputError(f"{origin}: {what} uses a YAML alias (*name){where}: aliases are not allowed") from None
         raise InputError(f"{origin}: {what} is not valid YAML{where}") from None
     except RecursionError:
         raise InputError(f"{origin}: {what} is not valid YAML (nested too deeply)") from None
+
+
+_NO_ALIASES = "aliases are not allowed"
+
+
+@cache
+def _loader() -> type:
+    """PyYAML's SafeLoader refusing aliases (`*name`, `<<: *name`): a few hundred kB of nested aliases
+    expand to gigabytes ("billion laughs"); rule packs and exceptions files have no need for them."""
+    import yaml
+
+    class NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent: object, index: object) -> object:
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.composer.ComposerError(None, None, _NO_ALIASES, self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+
+    return NoAliasLoader
