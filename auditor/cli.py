@@ -19,6 +19,7 @@ from auditor.collect.options import AuthMode, Cloud, LiveOptions
 from auditor.errors import AuditorError, ExitCode, InputError, safe_text
 from auditor.fleet.command import fleet
 from auditor.rulepack import Severity
+from auditor.tenant_text import printable
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -143,7 +144,7 @@ def _scan_summary(context: ReportContext, out: Path) -> None:
     waived = sum(f.waived for f in result.findings)
     accepted = f" ({waived} accepted)" if waived else ""
     typer.echo(
-        f"{result.tenant.display_name or result.tenant.id}: {result.verdict.value} — "
+        f"{printable(result.tenant.display_name or result.tenant.id)}: {result.verdict.value} — "
         f"{summary.passed} pass, {summary.fail} fail{accepted}, {summary.error} error, "
         f"{summary.not_applicable} n/a, score {summary.score:g}. Reports in {out}/",
         err=True,
@@ -151,7 +152,7 @@ def _scan_summary(context: ReportContext, out: Path) -> None:
     for finding in result.findings:
         if finding.accepted and finding.accepted.expired:
             typer.echo(f"Risk acceptance of {finding.rule_id} expired on {finding.accepted.expires} "
-                       f"(owner: {finding.accepted.owner}): it counts again.", err=True)
+                       f"(owner: {printable(finding.accepted.owner)}): it counts again.", err=True)
     if context.drift:
         typer.echo(summary_line(context.drift), err=True)
 
@@ -218,7 +219,8 @@ def collect(
         snapshot = _collect(live, pack, app_id)
     write_atomic(out, snapshot.to_json().encode())
     if not quiet:
-        typer.echo(f"Snapshot of {snapshot.tenant.display_name or snapshot.tenant.id} written to {out}", err=True)
+        tenant_name = printable(snapshot.tenant.display_name or snapshot.tenant.id)
+        typer.echo(f"Snapshot of {tenant_name} written to {out}", err=True)
     unread = [f"{name} ({source.error.describe() if source.error else source.status.value})"
               for name, source in snapshot.sources.items() if not source.ok]
     if unread:  # shown even with --quiet: it is why the exit code is 3
@@ -260,7 +262,6 @@ def show_history(
     from rich.table import Table
     from rich.text import Text
 
-    from auditor.drift import printable
     from auditor.history import open_history
 
     with open_history(_require_history(history), create=False) as store:
@@ -358,7 +359,7 @@ def _drift_of_files(old: Path | None, new: Path | None, tenant: str | None) -> D
 
 def _drift_in_history(history: str | None, tenant: str | None) -> Drift | None:
     """The drift between the tenant's last two stored runs; None (and a note) when there is only one."""
-    from auditor.drift import diff, printable
+    from auditor.drift import diff
     from auditor.history import open_history
 
     if not tenant:

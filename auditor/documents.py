@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from auditor.errors import InputError
+from auditor.tenant_text import may_hold_lone_surrogates, without_lone_surrogates
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -40,6 +41,8 @@ def parse_document(
         raw = json.loads(text)
     except (ValueError, RecursionError) as exc:  # ValueError: also an integer of more than 4300 digits
         raise InputError(f"{origin}: not valid JSON ({str(exc)[:200]})") from None
+    if may_hold_lone_surrogates(text):
+        raw = without_lone_surrogates(raw)
     if not isinstance(raw, dict) or not recognise(raw):
         raise InputError(f"{origin}: not an auditor {kind} (expected {expected})")
     if raw.get("schema_version") != schema_version:

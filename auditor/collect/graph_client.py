@@ -46,6 +46,7 @@ from auditor.collect.clouds import Endpoints
 from auditor.collect.retry import BudgetedRetryHandler, RetryReporter, WaitBudget
 from auditor.errors import REDACTED, CollectionError, redact
 from auditor.snapshot import GraphError
+from auditor.tenant_text import may_hold_lone_surrogates, without_lone_surrogates
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +239,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 def _json_or_none(content: bytes) -> Any:
     try:
-        return json.loads(content) if content else None
-    except (ValueError, UnicodeDecodeError):
+        value = json.loads(content) if content else None
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
+    return without_lone_surrogates(value) if may_hold_lone_surrogates(content) else value
