@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from auditor.acceptance import Acceptance, apply_acceptances
+from auditor.app_coverage import for_app
 from auditor.drift import RunState, diff
 from auditor.engine import evaluate_facts
 from auditor.facts import TenantFacts
@@ -46,6 +47,7 @@ def build_report(
     previous: RunState | None = None,
 ) -> ReportContext:
     """Evaluate, apply the risk acceptances, and compare with the tenant's `previous` run when there is one."""
+    snapshot = for_app(snapshot, app_id or next(iter(pack.parameters.app_ids), None))
     facts = TenantFacts(snapshot, pack.parameters, app_id)
     result = apply_acceptances(evaluate_facts(facts, pack), acceptances)
     return ReportContext(

@@ -13,7 +13,7 @@ import pytest
 
 from auditor.timestamps import parse_graph_time
 from tests.conftest import Run
-from tests.factory import Tenant, guid, upn
+from tests.factory import GRAPH_APP_ID, HD_APP_ID, Tenant, guid, upn
 
 Cli = Callable[..., Run]
 
@@ -91,3 +91,31 @@ def test_a_per_user_grant_in_any_letter_case_is_a_per_user_grant(cli: Cli, tmp_p
 
     assert findings["HDM-GR-04"]["status"] == "fail"
     assert guid("user:Pia Peruser") in json.dumps(findings["HDM-GR-04"]["evidence"])
+
+
+# -- `scan --snapshot --app-id X` for an app the snapshot was not collected for ---------------------------
+
+LIST_RULES = ("HDM-GR-01", "HDM-GR-02", "HDM-GR-03", "HDM-GR-04", "HDM-SP-03")
+
+
+def test_an_app_whose_lists_were_never_collected_is_an_error_not_a_pass(cli: Cli, tmp_path: Path) -> None:
+    # Microsoft Graph's service principal is in every snapshot (as a resource), its grants never are.
+    code, findings = scan_file(cli, tmp_path, Tenant(), "--app-id", GRAPH_APP_ID)
+
+    assert code == 3
+    for rule_id in LIST_RULES:
+        assert findings[rule_id]["status"] == "error", rule_id
+        assert "not collected for this app; collect again with --app-id" in findings[rule_id]["message"]
+
+
+def test_an_app_absent_from_the_snapshot_was_never_looked_up(cli: Cli, tmp_path: Path) -> None:
+    code, findings = scan_file(cli, tmp_path, Tenant(), "--app-id", guid("app:never collected"))
+
+    assert code == 3 and findings["HDM-SP-01"]["status"] == "error"
+    assert "collect again with --app-id" in findings["HDM-SP-01"]["message"]
+
+
+def test_the_app_the_snapshot_was_collected_for_is_evaluated_whatever_its_letter_case(cli: Cli, tmp_path: Path):
+    _, findings = scan_file(cli, tmp_path, Tenant(), "--app-id", HD_APP_ID.upper())
+
+    assert {findings[rule_id]["status"] for rule_id in LIST_RULES} == {"pass"}
