@@ -27,6 +27,7 @@ from auditor.collect.retry import RetryPolicy, WaitBudget
 from auditor.errors import InputError
 from auditor.reviewer_query import is_guid
 from auditor.rulepack import RulePack
+from auditor.shapes import checked_sources
 from auditor.snapshot import CollectionTarget, Snapshot, ToolInfo
 
 # Global Administrator, Privileged Role Administrator, Cloud Application Administrator,
@@ -118,5 +119,5 @@ async def _collect(
         graph_url=endpoints.graph_url,
         tenant=collector.tenant(options.tenant_id),
         target=target,
-        sources=sources,
+        sources=checked_sources(sources),
     )

@@ -18,6 +18,7 @@ JSON batching with sub-responses in reverse order, bearer-token check), records 
     server.fail(r"oauth2PermissionGrants", kind="link", to=URL)  # a list page whose nextLink is URL
     server.fail(r"^/users/", kind="wrong_id", to=OTHER_ID)  # a single object answered with another one's id
     server.fail(r"^/organization", kind="partial")          # the real answer, as 206 Partial Content
+    server.fail(r"^/policies/authorizationPolicy", kind="body", body={})  # 200 with this JSON body instead
     server.fail(r"^/\\$batch", kind="redirect", to=URL)       # 307 Temporary Redirect to URL
     server.fail(r".", 429, retry_after=0, times=2, each=True)  # every request throttled twice (a storm)
 
@@ -98,6 +99,7 @@ class Fault:
     delay: float = 0.0  # seconds over which a "slow" answer trickles
     each: bool = False  # `times` counts per request (path?query), not over all requests
     to: str | None = ""  # the nextLink ("link"), the id ("wrong_id") or the Location ("redirect") a fault sends
+    body: Any = None  # the JSON body a "body" fault sends
     hits: int = 0
     hits_by_target: dict[str, int] = field(default_factory=dict)
 
@@ -149,6 +151,8 @@ def _spoiled(reply: Reply, fault: Fault, own_link: str) -> Reply:
         return status, headers, {**body, "id": fault.to}
     if kind == "partial":
         return 206, headers, body
+    if kind == "body":
+        return status, headers, fault.body
     if kind == "redirect":
         return 307, {**headers, "Location": fault.to}, {}
     if kind == "truncated":
@@ -257,6 +261,7 @@ class FakeGraph:
         delay: float = 0.0,
         each: bool = False,
         to: str | None = "",
+        body: Any = None,
     ) -> Fault:
         """Answer requests whose path?query matches `pattern` (re.search) with an error, or spoil their
         answer (`kind`, see the module's docstring)."""
@@ -273,6 +278,7 @@ class FakeGraph:
             delay,
             each,
             to,
+            body,
         )
         with self._lock:
             self._faults.append(fault)
