@@ -26,6 +26,7 @@ from tests.fakegraph import scenarios
 from tests.fakegraph.fixtures import TOKEN_ENV, cli_args, live_options
 from tests.fakegraph.server import FakeGraph
 from tests.fakegraph.tenant import HDM_APP_ID
+from tests.test_hostile_input import _paths  # every path (keys and indexes) into a JSON value
 
 Cli = Callable[..., Run]
 StartGraph = Callable[..., FakeGraph]
@@ -139,18 +140,6 @@ def recorded() -> Iterator[dict[str, Any]]:
         snapshot = collect_snapshot(live_options(server), CollectionTarget(app_id=HDM_APP_ID))
     assert all(source.ok for source in snapshot.sources.values())
     yield json.loads(snapshot.to_json())
-
-
-def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
-    """Every path (keys and indexes) into a JSON value."""
-    found = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += _paths(item, (*prefix, index))
-    return found
 
 
 # The properties the rules read, by source, as paths ("*": any index or id): the shapes of
