@@ -16,6 +16,8 @@ from auditor import __version__
 from auditor.checks import CHECKS
 from auditor.checks.registry import Outcome
 from auditor.errors import ExitCode
+from auditor.evaluate.approvers import find_approvers
+from auditor.evaluate.paths import GRANTED_RULES, WORKFLOW_RULES, consent_paths, decide_verdict
 from auditor.facts import SourceUnavailable, TenantFacts
 from auditor.graph_objects import text
 from auditor.result import (
@@ -27,7 +29,6 @@ from auditor.result import (
     Summary,
     TenantRef,
     ToolRef,
-    Verdict,
 )
 from auditor.rulepack import Rule, RulePack, Severity
 from auditor.snapshot import Snapshot, Source
@@ -85,23 +86,9 @@ def _finding(rule: Rule, outcome: Outcome) -> Finding:
     )
 
 
-def decide_verdict(statuses: dict[str, Status]) -> Verdict:
-    """DESIGN §5: the first verdict whose condition holds."""
-
-    def status(rule_id: str) -> Status | None:
-        return statuses.get(rule_id)
-
-    if any(status(r) is Status.ERROR for r in ("HDM-SP-01", "HDM-GR-01", "HDM-UC-01", "HDM-ACW-01")):
-        return Verdict.UNKNOWN
-    if status("HDM-SP-02") is Status.FAIL:
-        return Verdict.BLOCKED
-    if all(status(r) is Status.PASS for r in ("HDM-SP-01", "HDM-GR-01", "HDM-SP-03")):
-        return Verdict.READY
-    if status("HDM-UC-01") is Status.FAIL:
-        return Verdict.READY_VIA_USER_CONSENT
-    if all(status(r) is Status.PASS for r in ("HDM-ACW-01", "HDM-ACW-02", "HDM-ACW-04")):
-        return Verdict.READY_VIA_WORKFLOW
-    return Verdict.BLOCKED
+def _with_every_rule(decided: dict[str, Status]) -> dict[str, Status]:
+    """Statuses of every rule a path reads; a rule a custom pack left out counts as not decided."""
+    return {rule: decided.get(rule, Status.NOT_APPLICABLE) for rule in (*GRANTED_RULES, *WORKFLOW_RULES)} | decided
 
 
 def summarize(findings: list[Finding]) -> Summary:
@@ -144,18 +131,21 @@ def evaluate_facts(facts: TenantFacts, pack: RulePack, *, generated_at: datetime
         decided[rule.id] = outcome.status
         findings.append(_finding(rule, outcome))
     app = facts.app if snapshot.source("service_principals").ok else None
+    messages = {finding.rule_id: finding.message for finding in findings}
+    paths = consent_paths(facts, _with_every_rule(decided), messages, find_approvers(facts))
     return Result(
         generated_at=generated_at or datetime.now(timezone.utc).replace(microsecond=0),
         collected_at=snapshot.collected_at,
         tool=ToolRef(version=__version__),
-        tenant=TenantRef(id=snapshot.tenant.id, display_name=snapshot.tenant.display_name),
+        tenant=TenantRef(id=snapshot.tenant.id, display_name=snapshot.tenant.display_name, cloud=snapshot.cloud),
         rule_pack=RulePackRef(id=pack.id, version=pack.version),
         app=AppRef(
             app_id=facts.given_app_id or text(app, "appId") or None,
             display_name=text(app, "displayName") or pack.parameters.app_display_name,
             service_principal_id=text(app, "id") or None,
         ),
-        verdict=decide_verdict(decided),
+        verdict=decide_verdict(decided, paths),
+        paths=paths,
         summary=summarize(findings),
         findings=findings,
     )

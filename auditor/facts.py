@@ -7,19 +7,18 @@ a fact is either built from complete data or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any
-from urllib.parse import quote, urlsplit
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 from auditor.graph_objects import (
     EXCHANGE_ONLINE_APP_ID,
     MICROSOFT_GRAPH_APP_ID,
     GraphObject,
-    flag,
-    is_user,
+    name_key,
     object_id,
     objects,
     same_id,
@@ -29,20 +28,21 @@ from auditor.graph_objects import (
     timestamp,
     user_label,
 )
-from auditor.reviewer_query import ReviewerKind, parse_reviewer_query
 from auditor.rulepack import Parameters
 from auditor.snapshot import Snapshot, Source
 
-# Graph host → sign-in host, for the admin consent link of the tenant's cloud.
-_LOGIN_HOSTS = {
-    "graph.microsoft.com": "login.microsoftonline.com",
-    "graph.microsoft.us": "login.microsoftonline.us",
-    "dod-graph.microsoft.us": "login.microsoftonline.us",
-    "microsoftgraph.chinacloudapi.cn": "login.chinacloudapi.cn",
+# National cloud → sign-in host, for the admin consent link of the tenant's own cloud.
+LOGIN_HOSTS = {
+    "global": "login.microsoftonline.com",
+    "usgov": "login.microsoftonline.us",
+    "usgovdod": "login.microsoftonline.us",
+    "china": "login.chinacloudapi.cn",
 }
 
 # Well-known app role ids, for when the resource's service principal is not in the snapshot.
 _WELL_KNOWN_APP_ROLES = {"dc890d15-9560-4a4c-9b7f-a736ec74ec40": "full_access_as_app"}
+
+T = TypeVar("T")
 
 LEGACY_USER_CONSENT_POLICY = "managepermissiongrantsforself.microsoft-user-default-legacy"
 
@@ -55,19 +55,10 @@ class SourceUnavailable(Exception):
         self.name = name
         self.source = source
 
-
-@dataclass(frozen=True)
-class ResolvedReviewer:
-    query: str
-    kind: ReviewerKind
-    target_id: str | None
-    principal: str | None  # display name of the user, group or role
-    reason: str  # why it cannot act; "" when it resolves
-    enabled_users: list[GraphObject] = field(default_factory=list)
-
-    @property
-    def resolved(self) -> bool:
-        return not self.reason
+    def describe(self) -> str:
+        """`source: HTTP 403 Authorization_RequestDenied: …`, for reasons and messages."""
+        error = self.source.error
+        return f"{self.name}: {error.describe() if error else self.source.status.value}"
 
 
 @dataclass(frozen=True)
@@ -91,7 +82,7 @@ class TenantFacts:
         self.given_app_id = (app_id or next(iter(params.app_ids), None) or snapshot.target.app_id or None)
         self.consent_role_ids = {role.id.lower() for role in params.consent_capable_roles}
         self.role_names = {role.id.lower(): role.name for role in params.consent_capable_roles}
-        self._enabled_members: dict[str, list[GraphObject]] = {}
+        self._derived: dict[str, Any] = {}
 
     def read(self, name: str) -> Any:
         source = self.snapshot.source(name)
@@ -99,103 +90,17 @@ class TenantFacts:
             raise SourceUnavailable(name, source)
         return self.snapshot.data(name)
 
+    def derived(self, key: str, build: Callable[[], T]) -> T:
+        """A value derived from these facts by the evaluation layer, built once (e.g. the reviewers)."""
+        if key not in self._derived:
+            self._derived[key] = build()
+        return self._derived[key]
+
     # -- admin consent workflow ---------------------------------------------------------------
 
     @cached_property
     def policy(self) -> GraphObject:
         return self.read("admin_consent_request_policy") or {}
-
-    @cached_property
-    def reviewers(self) -> list[ResolvedReviewer]:
-        return [self._resolve(reviewer) for reviewer in objects(self.policy, "reviewers")]
-
-    def _resolve(self, reviewer: GraphObject) -> ResolvedReviewer:
-        query_text = text(reviewer, "query")
-        query = parse_reviewer_query(reviewer.get("query"))
-        if query.kind is ReviewerKind.UNKNOWN or not query.id:
-            return ResolvedReviewer(query_text, query.kind, None, None, "query form not recognised")
-        if query.kind is ReviewerKind.USER:
-            return self._resolve_user(query_text, query.id)
-        if query.kind is ReviewerKind.GROUP:
-            return self._resolve_group(query_text, query.id)
-        return self._resolve_role(query_text, query.id)
-
-    def _resolve_user(self, query: str, user_id: str) -> ResolvedReviewer:
-        users = self.read("users")
-        if user_id not in users:
-            return ResolvedReviewer(query, ReviewerKind.USER, user_id, None, "user was not collected")
-        user = users[user_id]
-        if user is None:
-            return ResolvedReviewer(query, ReviewerKind.USER, user_id, None, "user not found (deleted?)")
-        label = user_label(user)
-        if flag(user, "accountEnabled") is not True:
-            return ResolvedReviewer(query, ReviewerKind.USER, user_id, label, "user is disabled")
-        return ResolvedReviewer(query, ReviewerKind.USER, user_id, label, "", [user])
-
-    def _resolve_group(self, query: str, group_id: str) -> ResolvedReviewer:
-        groups = self.read("groups")
-        if group_id not in groups:
-            return ResolvedReviewer(query, ReviewerKind.GROUP, group_id, None, "group was not collected")
-        group = groups[group_id]
-        if group is None:
-            return ResolvedReviewer(query, ReviewerKind.GROUP, group_id, None, "group not found (deleted?)")
-        label = text(group, "displayName") or group_id
-        enabled = self.enabled_group_users(group_id)
-        reason = "" if enabled else "group has no enabled user member"
-        return ResolvedReviewer(query, ReviewerKind.GROUP, group_id, label, reason, enabled)
-
-    def _resolve_role(self, query: str, role_id: str) -> ResolvedReviewer:
-        label = self.role_names.get(role_id, role_id)
-        holders = [a for a in self.read("role_assignments") if same_id(text(a, "roleDefinitionId"), role_id)]
-        enabled = _unique(user for a in holders for user in self.enabled_users_of(text(a, "principalId")))
-        reason = "" if enabled else "no active assignment of the role to an enabled user"
-        return ResolvedReviewer(query, ReviewerKind.ROLE, role_id, label, reason, enabled)
-
-    def enabled_group_users(self, group_id: str) -> list[GraphObject]:
-        key = group_id.lower()
-        if key not in self._enabled_members:
-            self._enabled_members[key] = self._enabled_members_of(key)
-        return self._enabled_members[key]
-
-    def _enabled_members_of(self, group_id: str) -> list[GraphObject]:
-        members = self.read("group_members").get(group_id, [])
-        users = self.read("users")
-        enabled = []
-        for member in members:
-            if not is_user(member):
-                continue
-            # Members may come without accountEnabled; the user object, when collected, decides.
-            state = flag(member, "accountEnabled")
-            if state is None:
-                state = flag(users.get(object_id(member)), "accountEnabled")
-            if state is True:
-                enabled.append(member)
-        return enabled
-
-    def enabled_users_of(self, principal_id: str) -> list[GraphObject]:
-        """The enabled users a principal stands for: itself if a user, its members if a group."""
-        principal_id = principal_id.lower()
-        user = self.read("users").get(principal_id)
-        if user is not None:
-            return [user] if flag(user, "accountEnabled") is True else []
-        if self.read("groups").get(principal_id) is not None:
-            return self.enabled_group_users(principal_id)
-        return []
-
-    def consent_roles_of(self, user: GraphObject) -> list[str]:
-        """Names of the consent-capable roles a user holds actively and tenant-wide ("/")."""
-        return sorted(self._consent_roles_by_user.get(object_id(user), ()))
-
-    @cached_property
-    def _consent_roles_by_user(self) -> dict[str, set[str]]:
-        held: dict[str, set[str]] = {}
-        for assignment in self.read("role_assignments"):
-            role_id = text(assignment, "roleDefinitionId").lower()
-            if role_id not in self.consent_role_ids or text(assignment, "directoryScopeId") != "/":
-                continue
-            for holder in self.enabled_users_of(text(assignment, "principalId")):
-                held.setdefault(object_id(holder), set()).add(self.role_names[role_id])
-        return held
 
     # -- user consent -------------------------------------------------------------------------
 
@@ -231,8 +136,8 @@ class TenantFacts:
         if self.given_app_id:
             found = self.sp_by_app_id(self.given_app_id)
             return [found] if found else []
-        name = self.params.app_display_name.casefold()
-        return [sp for sp in self.service_principals if text(sp, "displayName").casefold() == name]
+        name = name_key(self.params.app_display_name)
+        return [sp for sp in self.service_principals if name_key(text(sp, "displayName")) == name]
 
     @property
     def app(self) -> GraphObject | None:
@@ -247,7 +152,7 @@ class TenantFacts:
     def leftovers(self) -> list[tuple[GraphObject, str]]:
         """Service principals left from the old integration or named like the app, with why."""
         legacy_ids = {app_id.lower() for app_id in self.params.legacy_app_ids}
-        prefix = self.params.app_display_name.casefold()
+        prefix = name_key(self.params.app_display_name)
         candidate_ids = {object_id(sp) for sp in self.app_candidates}
         found = []
         for sp in self.service_principals:
@@ -255,7 +160,7 @@ class TenantFacts:
                 continue
             if text(sp, "appId").lower() in legacy_ids:
                 found.append((sp, "legacy app id"))
-            elif text(sp, "displayName").casefold().startswith(prefix):
+            elif name_key(text(sp, "displayName")).startswith(prefix):
                 found.append((sp, f"name starts with '{self.params.app_display_name}'"))
         return found
 
@@ -336,8 +241,8 @@ class TenantFacts:
             app_id = self.app_id
         if app_id:
             return [r for r in requests if same_id(text(r, "appId"), app_id)]
-        name = self.params.app_display_name.casefold()
-        return [r for r in requests if text(r, "appDisplayName").casefold() == name]
+        name = name_key(self.params.app_display_name)
+        return [r for r in requests if name_key(text(r, "appDisplayName")) == name]
 
     def user_requests(self, app_requests: Iterable[GraphObject]) -> list[PendingRequest]:
         collected_at = self.snapshot.collected_at
@@ -353,8 +258,7 @@ class TenantFacts:
 
     @property
     def login_host(self) -> str:
-        host = (urlsplit(self.snapshot.graph_url).hostname or "").lower()
-        return _LOGIN_HOSTS.get(host, "login.microsoftonline.com")
+        return LOGIN_HOSTS[self.snapshot.cloud]
 
     @property
     def admin_consent_url(self) -> str | None:
@@ -386,10 +290,3 @@ def _index(items: Iterable[GraphObject], key: str) -> dict[str, list[GraphObject
 
 def _first(found: list[GraphObject] | None) -> GraphObject | None:
     return found[0] if found else None
-
-
-def _unique(users: Iterable[GraphObject]) -> list[GraphObject]:
-    seen: dict[str, GraphObject] = {}
-    for user in users:
-        seen.setdefault(object_id(user), user)
-    return list(seen.values())

@@ -70,6 +70,19 @@ def timestamp(obj: GraphObject | None, key: str) -> datetime | None:
     return parse_graph_time(text(obj, key))
 
 
+def name_key(name: str) -> str:
+    """A display name as names compare (DESIGN §4): surrounding whitespace trimmed, case-folded, so
+    "HD Meeting\r\n" is HD Meeting."""
+    return name.strip().casefold()
+
+
+def expanded_principal_type(assignment: GraphObject) -> str:
+    """The `@odata.type` of a role assignment's `principal` (`$expand=principal`), lower-cased; "" when
+    it was not expanded."""
+    principal = assignment.get("principal")
+    return text(principal, "@odata.type").lower() if isinstance(principal, dict) else ""
+
+
 def is_user(member: GraphObject) -> bool:
     """Whether a directory object (e.g. a group member) is a user."""
     odata_type = text(member, "@odata.type").lower()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
@@ -29,6 +29,49 @@ class Verdict(str, Enum):
     READY_VIA_WORKFLOW = "ready-via-workflow"
     BLOCKED = "blocked"
     UNKNOWN = "unknown"
+
+
+class PathState(str, Enum):
+    OPEN = "open"
+    CLOSED = "closed"
+    UNKNOWN = "unknown"
+
+
+class ApproverRef(BaseModel):
+    """A reviewer who can approve HD Meeting's consent request (DESIGN §4)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: str
+    id: str
+    role: str
+    assignment: Literal["active", "eligible"]  # eligible: must activate the role in PIM first
+    via: str  # "direct", or the name of the group that holds the role
+
+
+class ConsentPath(BaseModel):
+    """One way HD Meeting can get its delegated permissions (DESIGN §5): its state and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: PathState
+    reasons: list[str] = Field(default_factory=list)
+
+
+class WorkflowPath(ConsentPath):
+    approvers: list[ApproverRef] = Field(default_factory=list)
+
+
+class ConsentPaths(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    granted: ConsentPath
+    user_consent: ConsentPath
+    admin_consent_workflow: WorkflowPath
+
+    def items(self) -> list[tuple[str, ConsentPath]]:
+        return [("granted", self.granted), ("user_consent", self.user_consent),
+                ("admin_consent_workflow", self.admin_consent_workflow)]
 
 
 class Accepted(BaseModel):
@@ -90,6 +133,7 @@ class ToolRef(BaseModel):
 class TenantRef(BaseModel):
     id: str
     display_name: str
+    cloud: Literal["global", "usgov", "usgovdod", "china"] = "global"  # the cloud the snapshot came from
 
 
 class RulePackRef(BaseModel):
@@ -114,6 +158,7 @@ class Result(BaseModel):
     rule_pack: RulePackRef
     app: AppRef
     verdict: Verdict
+    paths: ConsentPaths | None = None  # None only in result files written before the consent paths
     summary: Summary
     findings: list[Finding]
 

@@ -64,6 +64,11 @@ class Parameters(_Strict):
     consent_capable_roles: list[Role] = Field(min_length=1)
     legacy_app_ids: list[str] = Field(default_factory=list)
     legacy_exchange_permissions: LegacyExchangePermissions
+    # HD Meeting's publisher facts, used only before its service principal exists (DESIGN §4);
+    # None: unknown.
+    publisher_verified: bool | None = None
+    verified_publisher_id: str | None = None
+    owner_tenant_id: str | None = None
 
     @model_validator(mode="after")
     def _required_are_allowed(self) -> Parameters:

@@ -20,6 +20,14 @@ Sources (keys of `Snapshot.sources`) and the Graph requests behind them (DESIGN 
 | `group_members`                | {group id: list of transitive member objects} | 10      |
 | `role_assignments`             | unifiedRoleAssignment objects (consent-capable roles, role reviewers) | 11, 12 |
 | `consent_requests`             | appConsentRequest objects, each with its `userConsentRequests` list | 13, 14 |
+| `role_eligibilities`           | unifiedRoleEligibilityScheduleInstance objects (PIM-eligible role holders) | 15 |
+| `group_eligibilities`          | privilegedAccessGroupEligibilityScheduleInstance objects (PIM for Groups) | 19 |
+| `role_definitions`             | unifiedRoleDefinition objects of the tenant's custom roles | 16 |
+| `permission_grant_policies`    | {policy id: {"id", "includes", "excludes", "apiVersion"} or null (404)} | 17 |
+| `permission_classifications`   | delegatedPermissionClassification objects of Microsoft Graph | 18 |
+
+Sources added after the first release (the last five) may be absent from an older snapshot: they load
+as `error` ("not collected"), so the rules and paths that need them are `error` or unknown, never pass.
 """
 
 from __future__ import annotations
@@ -28,8 +36,9 @@ from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from auditor.documents import parse_document
 from auditor.errors import read_input
@@ -50,7 +59,14 @@ SOURCE_NAMES: tuple[str, ...] = (
     "group_members",
     "role_assignments",
     "consent_requests",
+    "role_eligibilities",
+    "group_eligibilities",
+    "role_definitions",
+    "permission_grant_policies",
+    "permission_classifications",
 )
+# Sources an older snapshot may lack (added with the consent paths): absent means "not collected".
+LATER_SOURCES: frozenset[str] = frozenset(SOURCE_NAMES[-5:])
 
 # The shape of each source's data: one Graph object, a list of them, {id: object or null}, or
 # {group id: [member objects]}.
@@ -67,6 +83,11 @@ _SHAPES: dict[str, str] = {
     "group_members": "lists_by_id",
     "role_assignments": "list",
     "consent_requests": "list",
+    "role_eligibilities": "list",
+    "group_eligibilities": "list",
+    "role_definitions": "list",
+    "permission_grant_policies": "by_id",
+    "permission_classifications": "list",
 }
 
 
@@ -96,6 +117,9 @@ def _shape_problem(source: str, data: Any) -> str | None:
     return None if ok else "expected {group id: [member objects]}"
 
 
+_NOT_COLLECTED_MESSAGE = "not collected: the snapshot was made by an earlier version of auditor; collect again"
+
+
 class SourceStatus(str, Enum):
     OK = "ok"
     FORBIDDEN = "forbidden"
@@ -116,18 +140,42 @@ class GraphError(BaseModel):
         return f"{status}{self.code}: {self.message}".rstrip(": ")
 
 
+_NOT_COLLECTED = GraphError(code="NotCollected", message=_NOT_COLLECTED_MESSAGE)
+
+
 class Source(BaseModel):
-    """One source's collection status and its raw Graph data."""
+    """One source's collection status and its raw Graph data.
+
+    `note` explains an `ok` source whose emptiness has a reason worth telling a reader, e.g. PIM
+    eligibility answered "no Entra ID P2 licence" (HTTP 400 `AadPremiumLicenseRequired`).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     status: SourceStatus = SourceStatus.OK
     error: GraphError | None = None
     data: Any = None
+    note: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.status is SourceStatus.OK
+
+
+Cloud = Literal["global", "usgov", "usgovdod", "china"]
+
+# Graph host → national cloud, for snapshots that predate `tenant.cloud`.
+_CLOUD_OF_GRAPH_HOST: dict[str, Cloud] = {
+    "graph.microsoft.com": "global",
+    "graph.microsoft.us": "usgov",
+    "dod-graph.microsoft.us": "usgovdod",
+    "microsoftgraph.chinacloudapi.cn": "china",
+}
+
+
+def cloud_of_graph_url(graph_url: str) -> Cloud:
+    """The national cloud a Graph base URL belongs to; `global` for any other host (a local fake)."""
+    return _CLOUD_OF_GRAPH_HOST.get((urlsplit(graph_url).hostname or "").lower(), "global")
 
 
 class Tenant(BaseModel):
@@ -135,6 +183,9 @@ class Tenant(BaseModel):
 
     id: str
     display_name: str = ""
+    # The cloud the snapshot was collected from (links and remediation hosts are this cloud's, even
+    # behind --graph-url); None in snapshots that predate it: then the Graph host decides.
+    cloud: Cloud | None = None
 
 
 class ToolInfo(BaseModel):
@@ -179,6 +230,8 @@ class Snapshot(BaseModel):
         unknown = sorted(set(value) - set(SOURCE_NAMES))
         if unknown:
             raise ValueError(f"unknown source(s): {', '.join(unknown)}")
+        for name in LATER_SOURCES - set(value):
+            value[name] = Source(status=SourceStatus.ERROR, error=_NOT_COLLECTED)
         missing = [name for name in SOURCE_NAMES if name not in value]
         if missing:
             raise ValueError(f"missing source(s): {', '.join(missing)}")
@@ -187,6 +240,16 @@ class Snapshot(BaseModel):
             if problem:
                 raise ValueError(f"source {name}: {problem}")
         return value
+
+    @model_validator(mode="after")
+    def _cloud(self) -> Snapshot:
+        if self.tenant.cloud is None:
+            self.tenant.cloud = cloud_of_graph_url(self.graph_url)
+        return self
+
+    @property
+    def cloud(self) -> Cloud:
+        return self.tenant.cloud or cloud_of_graph_url(self.graph_url)
 
     def source(self, name: str) -> Source:
         return self.sources[name]

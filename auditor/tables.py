@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
+from auditor.evaluate.approvers import Approver, find_approvers, person
+from auditor.evaluate.reviewers import reviewers_of
 from auditor.facts import SourceUnavailable, TenantFacts, requester_label
-from auditor.graph_objects import GraphObject, flag, is_value, object_id, scopes, text, user_label
+from auditor.graph_objects import GraphObject, flag, is_value, object_id, scopes, text
 from auditor.report_model import (
     AppPermissionRow,
     ConsentRequestRow,
@@ -37,6 +39,11 @@ SOURCE_PERMISSIONS = {
     "group_members": "GroupMember.Read.All (or Directory.Read.All)",
     "role_assignments": "RoleManagement.Read.Directory",
     "consent_requests": "ConsentRequest.Read.All",
+    "role_eligibilities": "RoleEligibilitySchedule.Read.Directory (or RoleManagement.Read.Directory)",
+    "group_eligibilities": "PrivilegedEligibilitySchedule.Read.AzureADGroup",
+    "role_definitions": "RoleManagement.Read.Directory",
+    "permission_grant_policies": "Policy.Read.PermissionGrant (or Policy.Read.All)",
+    "permission_classifications": "Application.Read.All",
 }
 
 Row = TypeVar("Row")
@@ -131,8 +138,13 @@ def app_permission_rows(facts: TenantFacts) -> list[AppPermissionRow]:
 
 def reviewer_rows(facts: TenantFacts) -> list[ReviewerRow]:
     rows = []
-    for reviewer in facts.reviewers:
-        capable = {user_label(u): roles for u in reviewer.enabled_users if (roles := facts.consent_roles_of(u))}
+    approvers = find_approvers(facts).approvers
+    for reviewer in reviewers_of(facts).all:
+        ids = {object_id(user) for user in reviewer.enabled_users}
+        capable: dict[str, list[str]] = {}
+        for approver in approvers:
+            if approver.id in ids:
+                capable.setdefault(approver.user, []).append(_approver_role(approver))
         rows.append(
             ReviewerRow(
                 query=reviewer.query,
@@ -141,12 +153,17 @@ def reviewer_rows(facts: TenantFacts) -> list[ReviewerRow]:
                 principal=reviewer.principal,
                 resolved=reviewer.resolved,
                 reason=reviewer.reason,
-                enabled_users=[user_label(user) for user in reviewer.enabled_users],
+                enabled_users=[person(user) for user in reviewer.enabled_users],
                 consent_capable_users=sorted(capable),
                 consent_capable_roles=sorted({role for roles in capable.values() for role in roles}),
             )
         )
     return rows
+
+
+def _approver_role(approver: Approver) -> str:
+    via = "" if approver.via == "direct" else f" via {approver.via}"
+    return f"{approver.role} ({approver.assignment}{via})"
 
 
 def consent_request_rows(facts: TenantFacts) -> list[ConsentRequestRow]:

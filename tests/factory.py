@@ -22,6 +22,14 @@ from auditor.engine import evaluate
 from auditor.result import Finding, Result
 from auditor.rulepack import Parameters, RulePack, load_rule_pack
 from auditor.snapshot import SOURCE_NAMES, Snapshot
+from tests.consent_policies import (
+    ADMIN_ONLY_SCOPES,
+    GRAPH_SCOPE_IDS,
+    classification,
+    legacy_policy,
+    low_policy,
+    recommended_policy,
+)
 
 GraphObject = dict[str, Any]
 
@@ -35,6 +43,7 @@ EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"
 REQUIRED_SCOPES = "User.Read Calendars.ReadWrite offline_access"
 EWS_SCOPE = "EWS.AccessAsUser.All"
 FORBIDDEN = "Authorization_RequestDenied"
+HD_OWNER_TENANT_ID = "8f3c1d52-7a0e-4c43-9c0b-1b5e2f6a9d07"  # the tenant HD Meeting is registered in
 
 
 class Roles:
@@ -74,6 +83,8 @@ def service_principal(name: str, app_id: str, *, enabled: bool = True, **extra: 
         "appId": app_id,
         "displayName": name,
         "accountEnabled": enabled,
+        "appOwnerOrganizationId": HD_OWNER_TENANT_ID,
+        "verifiedPublisher": {"displayName": None, "verifiedPublisherId": None, "addedDateTime": None},
         "appRoleAssignmentRequired": False,
         "servicePrincipalType": "Application",
         "appRoles": [],
@@ -83,7 +94,8 @@ def service_principal(name: str, app_id: str, *, enabled: bool = True, **extra: 
 
 
 def _scope(value: str) -> GraphObject:
-    return {"id": guid(f"scope:{value}"), "value": value, "type": "User", "isEnabled": True}
+    kind = "Admin" if value in ADMIN_ONLY_SCOPES else "User"
+    return {"id": GRAPH_SCOPE_IDS.get(value) or guid(f"scope:{value}"), "value": value, "type": kind, "isEnabled": True}
 
 
 def _app_role(value: str, role_id: str) -> GraphObject:
@@ -94,7 +106,9 @@ GRAPH_SP = service_principal(
     "Microsoft Graph",
     GRAPH_APP_ID,
     appRoles=[_app_role(value, role_id) for value, role_id in GRAPH_APP_ROLES.items()],
-    oauth2PermissionScopes=[_scope(s) for s in ("User.Read", "Calendars.ReadWrite", "Calendars.Read", "Mail.Read")],
+    oauth2PermissionScopes=[_scope(s) for s in ("User.Read", "Calendars.ReadWrite", "Calendars.Read", "Mail.Read",
+                                                "offline_access", "openid", "profile", "email",
+                                                "Directory.AccessAsUser.All")],
 )
 EXCHANGE_SP = service_principal(
     "Office 365 Exchange Online",
@@ -144,6 +158,15 @@ class Tenant:
     group_children: dict[str, list[str]] = field(default_factory=dict)  # direct members: user/group ids
     role_assignments: list[GraphObject] = field(default_factory=list)
     consent_requests: list[GraphObject] = field(default_factory=list)
+    role_eligibilities: list[GraphObject] = field(default_factory=list)
+    group_eligibilities: list[GraphObject] = field(default_factory=list)
+    role_definitions: list[GraphObject] = field(default_factory=list)
+    permission_grant_policies: dict[str, GraphObject | None] = field(
+        default_factory=lambda: {p["id"]: {**p, "apiVersion": "beta"} for p in (
+            low_policy(TENANT_ID), legacy_policy(), recommended_policy())}
+    )
+    permission_classifications: list[GraphObject] = field(default_factory=list)
+    allow_risky_user_consent: bool | None = None
     failures: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -175,6 +198,55 @@ class Tenant:
         }
         self.role_assignments.append(assignment)
         return assignment
+
+    def make_eligible(self, principal_id: str, role_id: str, *, scope: str = "/") -> GraphObject:
+        """A PIM-eligible role assignment (unifiedRoleEligibilityScheduleInstance)."""
+        instance = {
+            "id": guid(f"role-eligibility:{principal_id}:{role_id}:{scope}"),
+            "principalId": principal_id,
+            "roleDefinitionId": role_id,
+            "directoryScopeId": scope,
+            "appScopeId": None,
+            "startDateTime": days_ago(30),
+            "endDateTime": None,
+            "memberType": "Direct",
+            "roleEligibilityScheduleId": guid(f"role-eligibility-schedule:{principal_id}:{role_id}"),
+        }
+        self.role_eligibilities.append(instance)
+        return instance
+
+    def make_eligible_member(self, user_id: str, group_id: str) -> GraphObject:
+        """PIM for Groups: `user_id` may activate membership of `group_id`."""
+        instance = {
+            "id": guid(f"group-eligibility:{user_id}:{group_id}"),
+            "accessId": "member",
+            "principalId": user_id,
+            "groupId": group_id,
+            "memberType": "Direct",
+            "startDateTime": days_ago(30),
+            "endDateTime": None,
+            "eligibilityScheduleId": guid(f"group-eligibility-schedule:{user_id}:{group_id}"),
+        }
+        self.group_eligibilities.append(instance)
+        return instance
+
+    def add_custom_role(self, name: str, *policy_ids: str, enabled: bool = True) -> str:
+        """A custom directory role allowed to grant consent for all users under the given policies."""
+        role_id = guid(f"role-definition:{name}")
+        actions = [f"microsoft.directory/servicePrincipals/managePermissionGrantsForAll.{p}" for p in policy_ids]
+        self.role_definitions.append({
+            "id": role_id, "templateId": role_id, "displayName": name, "description": f"{name} (custom)",
+            "isBuiltIn": False, "isEnabled": enabled, "resourceScopes": ["/"], "version": None,
+            "rolePermissions": [{"allowedResourceActions": actions, "condition": None}],
+        })
+        return role_id
+
+    def add_policy(self, policy: GraphObject, *, api_version: str = "beta") -> str:
+        self.permission_grant_policies[policy["id"].lower()] = {**policy, "apiVersion": api_version}
+        return policy["id"]
+
+    def classify(self, *scopes: str, level: str = "low") -> None:
+        self.permission_classifications += [classification(scope, level) for scope in scopes]
 
     def add_group(self, name: str, *members: str) -> str:
         """A group whose direct members are the given user or group ids."""
@@ -359,6 +431,7 @@ class Tenant:
             "admin_consent_request_policy": self.policy,
             "authorization_policy": {
                 "id": "authorizationPolicy",
+                "allowUserConsentForRiskyApps": self.allow_risky_user_consent,
                 "defaultUserRolePermissions": {"permissionGrantPoliciesAssigned": self.user_consent},
             },
             "service_principals": self.service_principals,
@@ -370,6 +443,11 @@ class Tenant:
             "group_members": {gid: self._transitive_members(gid) for gid in self.group_children},
             "role_assignments": self.role_assignments,
             "consent_requests": self.consent_requests,
+            "role_eligibilities": self.role_eligibilities,
+            "group_eligibilities": self.group_eligibilities,
+            "role_definitions": self.role_definitions,
+            "permission_grant_policies": self.permission_grant_policies,
+            "permission_classifications": self.permission_classifications,
         }
 
     def build(self) -> Snapshot:

@@ -63,7 +63,11 @@ def test_fully_consented_tenant_in_two_round_trips(fake_graph):
     assert grant["scope"].split() == ["User.Read", "Calendars.ReadWrite", "offline_access", "openid", "profile"]
     assert snapshot.data("admin_consent_request_policy")["isEnabled"] is False
     assert "@odata.context" not in snapshot.data("authorization_policy")
-    assert snapshot.data("users")[tenant.refs["admin"]]["accountEnabled"] is True
+    # A consent-capable role's holder matters only as a reviewer: not read on its own; the assignment
+    # carries its principal ($expand=principal) so that groups are told from users in the same round.
+    assert tenant.refs["admin"] not in snapshot.data("users")
+    held = [a for a in snapshot.data("role_assignments") if a["principalId"] == tenant.refs["admin"]]
+    assert held and held[0]["principal"]["@odata.type"] == "#microsoft.graph.user"
     # Everything in two $batch calls; grants are read for the app only, not for Graph or Exchange.
     assert server.http_requests == 2
     assert [r.method for r in server.requests if not r.in_batch] == ["POST", "POST"]
@@ -90,8 +94,9 @@ def test_workflow_reviewers_users_groups_roles_and_their_holders(fake_graph):
     snapshot = collect(server)
 
     users, groups, members = snapshot.data("users"), snapshot.data("groups"), snapshot.data("group_members")
-    # user reviewer, principals of the consent-capable roles and of the reviewer roles
-    for name in ("reviewer", "admin", "scoped_admin", "reader"):
+    # the user reviewer and the principals of the reviewer roles (not Grace, who holds a role but reviews nothing)
+    assert refs["admin"] not in users
+    for name in ("reviewer", "scoped_admin", "reader"):
         assert users[refs[name]]["id"] == refs[name] and "accountEnabled" in users[refs[name]]
     assert all(key == key.lower() for key in [*users, *groups, *members])
     # group reviewer: transitive members, users and the nested group, with their @odata.type
@@ -101,8 +106,9 @@ def test_workflow_reviewers_users_groups_roles_and_their_holders(fake_graph):
     assert by_id[refs["nested_member"]]["@odata.type"] == "#microsoft.graph.user"
     assert by_id[refs["inner_group"]]["@odata.type"] == "#microsoft.graph.group"
     assert by_id[refs["disabled_member"]]["accountEnabled"] is False
-    # a role-assignable group holding a consent-capable role: 404 as a user, then read as a group
-    assert users[refs["role_group"]] is None
+    # a role-assignable group holding a consent-capable role: its expanded principal says "group", so it is
+    # read as one (with who may join it through PIM) in the round after, never tried as a user
+    assert refs["role_group"] not in users
     assert groups[refs["role_group"]]["isAssignableToRole"] is True
     assert [m["id"] for m in members[refs["role_group"]]] == [refs["role_member"]]
     # role assignments: consent-capable roles and reviewer roles, app-scoped ones kept as they are

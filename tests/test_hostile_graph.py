@@ -59,7 +59,7 @@ def test_a_user_answered_with_another_users_object_is_an_error(cli: Cli, fake_gr
     assert users.status is SourceStatus.ERROR and users.error.code == "InvalidResponse"
     assert reviewer in users.error.message and tenant.refs["admin"] in users.error.message
     code, statuses = scan(cli, server, tmp_path)
-    assert (code, statuses["HDM-ACW-03"], statuses["HDM-ACW-04"]) == (3, "error", "error")
+    assert code == 3 and "pass" not in (statuses["HDM-ACW-03"], statuses["HDM-ACW-04"]), statuses
 
 
 def test_an_id_in_other_letter_case_is_the_same_object(fake_graph: StartGraph):

@@ -90,9 +90,12 @@ def test_users_with_limited_information_are_an_incomplete_source_not_disabled_us
                 user[key] = None
     server = fake_graph(tenant)
 
+    snapshot = collect_snapshot(live_options(server), CollectionTarget(app_id=HDM_APP_ID))
     code, statuses = scan(cli, server, tmp_path)
 
-    assert (code, statuses["HDM-ACW-03"], statuses["HDM-ACW-04"]) == (3, "error", "error")
+    users = snapshot.source("users")
+    assert users.status is SourceStatus.ERROR and "accountEnabled" in users.error.message
+    assert code == 3 and "pass" not in (statuses["HDM-ACW-03"], statuses["HDM-ACW-04"]), statuses
 
 
 # -- snapshot files -----------------------------------------------------------------------------------------

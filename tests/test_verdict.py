@@ -1,11 +1,15 @@
 """The verdict of DESIGN §5: the first that holds, in this order.
 
-    unknown                 SP-01, GR-01, UC-01 or ACW-01 is `error`
-    blocked                 SP-02 fails
-    ready                   SP-01, GR-01 and SP-03 pass
-    ready-via-user-consent  UC-01 fails
-    ready-via-workflow      ACW-01, ACW-02 and ACW-04 pass
+    blocked                 SP-02 fails (the app is disabled: nothing works)
+    unknown                 SP-01 or SP-02 is `error`
+    ready                   the `granted` path is open (SP-01, SP-02, GR-01, SP-03 pass)
+    ready-via-user-consent  the `user_consent` path is open
+    ready-via-workflow      the `admin_consent_workflow` path is open (ACW-01, ACW-02, ACW-04 pass)
+    unknown                 some path is unknown
     blocked                 otherwise
+
+The factory's healthy tenant assigns `microsoft-user-default-low` with no scope classified low, so
+its user consent path is closed unless a test opens it.
 """
 
 from __future__ import annotations
@@ -77,66 +81,31 @@ def verdict_after(*changes: Change) -> Verdict:
     return tenant.result().verdict
 
 
-# -- unknown ----------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("change", "rule_id"),
-    [
-        (forbid("service_principals"), "HDM-SP-01"),
-        (ambiguous_app, "HDM-SP-01"),
-        (forbid("delegated_grants"), "HDM-GR-01"),
-        (forbid("authorization_policy"), "HDM-UC-01"),
-        (forbid("admin_consent_request_policy"), "HDM-ACW-01"),
-    ],
-)
-def test_unknown_when_a_deciding_rule_is_error(change: Change, rule_id: str) -> None:
-    tenant = Tenant()
-    change(tenant)
-    result = tenant.result()
-    assert next(f for f in result.findings if f.rule_id == rule_id).status is Status.ERROR
-    assert result.verdict is Verdict.UNKNOWN
-
-
-def test_unknown_when_uc01_is_error_even_if_everything_else_passes() -> None:
-    tenant = Tenant()
-    tenant.fail_source("authorization_policy")
-    result = tenant.result()
-    assert [f.rule_id for f in result.findings if f.status is not Status.PASS] == ["HDM-UC-01"]
-    assert result.verdict is Verdict.UNKNOWN
-
-
-def test_unknown_beats_blocked_by_a_disabled_app() -> None:
-    assert verdict_after(app_disabled, forbid("authorization_policy")) is Verdict.UNKNOWN
-
-
-def test_unknown_beats_ready_via_workflow_when_the_workflow_policy_is_unreadable() -> None:
-    assert verdict_after(no_tenant_wide_grant, forbid("admin_consent_request_policy")) is Verdict.UNKNOWN
-
-
-@pytest.mark.parametrize("source", ["role_assignments", "users", "consent_requests", "app_role_assignments"])
-def test_an_error_on_another_rule_does_not_make_the_verdict_unknown(source: str) -> None:
-    # Only SP-01, GR-01, UC-01 and ACW-01 decide `unknown`; here ACW-03/04, REQ-01 or GR-03/LEG-01 err.
-    tenant = Tenant()
-    tenant.fail_source(source)
-    result = tenant.result()
-    assert any(f.status is Status.ERROR for f in result.findings)
-    assert result.verdict is Verdict.READY
-
-
-def test_an_acw04_error_leaves_an_unconsented_tenant_blocked_not_unknown() -> None:
-    assert verdict_after(no_tenant_wide_grant, forbid("role_assignments")) is Verdict.BLOCKED
-
-
-# -- blocked by a disabled service principal ----------------------------------------------------------
+# -- blocked by a disabled app comes first ------------------------------------------------------------
 
 
 def test_blocked_when_the_app_is_disabled_even_if_granted() -> None:
     assert verdict_after(app_disabled) is Verdict.BLOCKED
 
 
+def test_a_disabled_app_is_blocked_even_when_other_sources_are_unreadable() -> None:
+    assert verdict_after(app_disabled, forbid("authorization_policy"), forbid("role_assignments")) is Verdict.BLOCKED
+
+
 def test_a_disabled_app_beats_legacy_user_consent_and_a_working_workflow() -> None:
     assert verdict_after(app_disabled, legacy_user_consent, no_tenant_wide_grant) is Verdict.BLOCKED
+
+
+# -- unknown when the app itself cannot be told ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("change", [forbid("service_principals"), ambiguous_app])
+def test_unknown_when_sp01_is_error(change: Change) -> None:
+    tenant = Tenant()
+    change(tenant)
+    result = tenant.result()
+    assert next(f for f in result.findings if f.rule_id == "HDM-SP-01").status is Status.ERROR
+    assert result.verdict is Verdict.UNKNOWN
 
 
 # -- ready --------------------------------------------------------------------------------------------
@@ -148,6 +117,16 @@ def test_ready_in_the_healthy_tenant() -> None:
 
 def test_ready_needs_neither_the_workflow_nor_user_consent() -> None:
     assert verdict_after(workflow_disabled, legacy_user_consent) is Verdict.READY
+
+
+@pytest.mark.parametrize("source", ["authorization_policy", "admin_consent_request_policy", "role_assignments",
+                                    "users", "consent_requests", "app_role_assignments"])
+def test_ready_when_granted_whatever_other_sources_could_not_be_read(source: str) -> None:
+    tenant = Tenant()
+    tenant.fail_source(source)
+    result = tenant.result()
+    assert any(f.status is Status.ERROR for f in result.findings)
+    assert result.verdict is Verdict.READY
 
 
 def a_group_assigned(t: Tenant) -> None:
@@ -162,28 +141,36 @@ def test_not_ready_when_assignment_is_required_and_nobody_is_assigned() -> None:
     assert verdict_after(assignment_required_nobody_assigned) is Verdict.READY_VIA_WORKFLOW
 
 
-def test_not_ready_when_sp03_is_error() -> None:
-    # SP-03 not passing (here: could not be read) is not `ready`; SP-03 errors do not make it unknown.
-    verdict = verdict_after(assignment_required_nobody_assigned, forbid("app_role_assigned_to"))
-    assert verdict is Verdict.READY_VIA_WORKFLOW
+def test_an_unreadable_grant_leaves_the_working_workflow_as_the_verdict() -> None:
+    # GR-01 is error: `granted` is unknown, but the workflow is open and comes before "unknown".
+    assert verdict_after(forbid("delegated_grants")) is Verdict.READY_VIA_WORKFLOW
 
 
 # -- ready via user consent ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("missing", [no_tenant_wide_grant, app_absent])
-def test_ready_via_user_consent_when_not_granted_and_legacy_user_consent_is_on(missing: Change) -> None:
-    assert verdict_after(missing, legacy_user_consent) is Verdict.READY_VIA_USER_CONSENT
+def verified_publisher(t: Tenant) -> None:
+    t.app_sp["verifiedPublisher"] = {"displayName": "HD Meeting Inc.", "verifiedPublisherId": "1234567",
+                                     "addedDateTime": "2021-04-01T00:00:00Z"}
+
+
+def risky_consent_allowed(t: Tenant) -> None:
+    t.allow_risky_user_consent = True
+
+
+@pytest.mark.parametrize("step_up_passed", [verified_publisher, risky_consent_allowed])
+def test_ready_via_user_consent_with_legacy_policy_when_step_up_does_not_apply(step_up_passed: Change) -> None:
+    assert verdict_after(no_tenant_wide_grant, legacy_user_consent, step_up_passed) is Verdict.READY_VIA_USER_CONSENT
 
 
 def test_user_consent_beats_a_working_workflow() -> None:
-    tenant = Tenant()
-    no_tenant_wide_grant(tenant)
-    legacy_user_consent(tenant)
-    result = tenant.result()
-    workflow = {f.rule_id: f.status for f in result.findings if f.rule_id in ("HDM-ACW-01", "HDM-ACW-02", "HDM-ACW-04")}
-    assert workflow == dict.fromkeys(workflow, Status.PASS) and len(workflow) == 3
-    assert result.verdict is Verdict.READY_VIA_USER_CONSENT
+    result = Tenant()
+    for change in (no_tenant_wide_grant, legacy_user_consent, verified_publisher):
+        change(result)
+    evaluated = result.result()
+    assert evaluated.paths is not None
+    assert evaluated.paths.admin_consent_workflow.state.value == "open"
+    assert evaluated.verdict is Verdict.READY_VIA_USER_CONSENT
 
 
 # -- ready via workflow -------------------------------------------------------------------------------
@@ -194,12 +181,29 @@ def test_ready_via_workflow_when_not_granted_and_a_consent_capable_reviewer_exis
     assert verdict_after(missing) is Verdict.READY_VIA_WORKFLOW
 
 
+def test_legacy_policy_with_an_unverified_app_is_not_user_consent_but_the_workflow_still_works() -> None:
+    # Step-up (Microsoft's heuristics) leaves user consent unknown; the open workflow decides.
+    assert verdict_after(no_tenant_wide_grant, legacy_user_consent) is Verdict.READY_VIA_WORKFLOW
+
+
 def test_ready_via_workflow_tolerates_failing_secondary_workflow_rules() -> None:
     def secondary_failures(t: Tenant) -> None:
         t.policy.update(notifyReviewers=False, remindersEnabled=False, requestDurationInDays=90)
         t.add_user_reviewer("Dana Disabled", enabled=False)  # ACW-03 fails, ACW-04 still passes
 
     assert verdict_after(no_tenant_wide_grant, secondary_failures) is Verdict.READY_VIA_WORKFLOW
+
+
+# -- unknown when no path is proven open and one could not be read ------------------------------------------
+
+
+@pytest.mark.parametrize("source", ["admin_consent_request_policy", "role_assignments"])
+def test_unknown_not_blocked_when_the_workflow_cannot_be_read(source: str) -> None:
+    assert verdict_after(no_tenant_wide_grant, forbid(source)) is Verdict.UNKNOWN
+
+
+def test_unknown_when_legacy_user_consent_meets_step_up_and_there_is_no_workflow() -> None:
+    assert verdict_after(no_tenant_wide_grant, legacy_user_consent, workflow_disabled) is Verdict.UNKNOWN
 
 
 # -- blocked otherwise --------------------------------------------------------------------------------
@@ -209,3 +213,9 @@ def test_ready_via_workflow_tolerates_failing_secondary_workflow_rules() -> None
 @pytest.mark.parametrize("missing", [no_tenant_wide_grant, app_absent])
 def test_blocked_when_not_granted_and_no_working_workflow(workflow_problem: Change, missing: Change) -> None:
     assert verdict_after(missing, workflow_problem) is Verdict.BLOCKED
+
+
+def test_blocked_when_legacy_user_consent_meets_an_app_that_requires_assignment() -> None:
+    # Only an admin can consent to an app that requires assignment; no workflow: every path is closed.
+    changes = (assignment_required_nobody_assigned, no_tenant_wide_grant, legacy_user_consent, workflow_disabled)
+    assert verdict_after(*changes) is Verdict.BLOCKED

@@ -7,11 +7,11 @@ rules that must pass before it applies (otherwise its finding is `not_applicable
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.facts import TenantFacts
+from auditor.facts import SourceUnavailable, TenantFacts
 from auditor.result import Status
 
 
@@ -31,6 +31,21 @@ def failed(message: str, **evidence: Any) -> Outcome:
 
 
 def errored(message: str, **evidence: Any) -> Outcome:
+    return Outcome(Status.ERROR, message, evidence)
+
+
+def undecided(message: str, missing: Iterable[SourceUnavailable] = (), **evidence: Any) -> Outcome:
+    """`error`: what was read does not decide the rule; names the Graph error of each unread source."""
+    unread = {m.name: m.source for m in missing}
+    if unread:
+        details = "; ".join(
+            f"{name}: {source.error.describe() if source.error else source.status.value}"
+            for name, source in unread.items()
+        )
+        message = f"{message} Source(s) not read — {details}."
+        evidence["unread_sources"] = {
+            name: source.error.code if source.error else source.status.value for name, source in unread.items()
+        }
     return Outcome(Status.ERROR, message, evidence)
 
 

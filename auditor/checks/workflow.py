@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from auditor.checks.registry import Outcome, check, pass_if
-from auditor.facts import ResolvedReviewer, TenantFacts
-from auditor.graph_objects import flag, number, object_id, user_label
+from auditor.checks.registry import Outcome, check, failed, pass_if, passed, undecided
+from auditor.evaluate.approvers import find_approvers, person
+from auditor.evaluate.reviewers import ResolvedReviewer, reviewers_of
+from auditor.facts import TenantFacts
+from auditor.graph_objects import flag, number, objects, text
+from auditor.reviewer_query import ReviewerKind
 
 POLICY = ("admin_consent_request_policy",)
 DIRECTORY = ("users", "groups", "group_members", "role_assignments")
+APPROVER_SOURCES = (*DIRECTORY, "role_eligibilities", "group_eligibilities", "role_definitions",
+                    "permission_grant_policies")
 WORKFLOW_ON = ("HDM-ACW-01",)
 HAS_REVIEWERS = ("HDM-ACW-01", "HDM-ACW-02")
+ROLE_REVIEWER_ASSUMPTION = (
+    "A role reviewer is taken to cover the role's active holders only (PIM-eligible holders are not "
+    "returned by its query); no Microsoft source says either way."
+)
 
 
 def _describe(reviewer: ResolvedReviewer) -> dict[str, object]:
@@ -18,9 +27,9 @@ def _describe(reviewer: ResolvedReviewer) -> dict[str, object]:
         "kind": reviewer.kind.value,
         "id": reviewer.target_id,
         "name": reviewer.principal,
-        "resolved": reviewer.resolved,
+        "resolved": reviewer.state,
         "reason": reviewer.reason or None,
-        "enabled_users": [user_label(user) for user in reviewer.enabled_users],
+        "enabled_users": [person(user) for user in reviewer.enabled_users],
     }
 
 
@@ -41,7 +50,7 @@ def workflow_enabled(facts: TenantFacts) -> Outcome:
 
 @check("HDM-ACW-02", sources=POLICY, requires=WORKFLOW_ON)
 def reviewers_configured(facts: TenantFacts) -> Outcome:
-    queries = [reviewer.query for reviewer in facts.reviewers]
+    queries = [text(reviewer, "query") for reviewer in objects(facts.policy, "reviewers")]
     return pass_if(
         bool(queries),
         f"{len(queries)} reviewer(s) configured.",
@@ -52,30 +61,57 @@ def reviewers_configured(facts: TenantFacts) -> Outcome:
 
 @check("HDM-ACW-03", sources=POLICY + DIRECTORY, requires=HAS_REVIEWERS)
 def reviewers_resolve(facts: TenantFacts) -> Outcome:
-    reviewers = facts.reviewers
-    broken = [reviewer for reviewer in reviewers if not reviewer.resolved]
-    problems = "; ".join(f"{r.principal or r.target_id or r.query}: {r.reason}" for r in broken)
-    return pass_if(
-        not broken,
-        f"All {len(reviewers)} reviewer(s) resolve to enabled users.",
-        f"{len(broken)} of {len(reviewers)} reviewer(s) cannot act — {problems}.",
-        reviewers=[_describe(reviewer) for reviewer in reviewers],
-    )
+    reviewers = reviewers_of(facts).all
+    evidence = {"reviewers": [_describe(reviewer) for reviewer in reviewers]}
+    broken = [r for r in reviewers if r.state is False]
+    unknown = [r for r in reviewers if r.state is None]
+
+    def listed(found: list[ResolvedReviewer]) -> str:
+        return "; ".join(f"{r.principal or r.target_id or r.query}: {r.reason}" for r in found)
+
+    if broken:
+        return failed(f"{len(broken)} of {len(reviewers)} reviewer(s) cannot act — {listed(broken)}.", **evidence)
+    if unknown:
+        missing = [r.members.missing for r in unknown if r.members.missing]
+        return undecided(f"Whether {len(unknown)} of {len(reviewers)} reviewer(s) can act could not be read — "
+                         f"{listed(unknown)}.", missing, **evidence)
+    return passed(f"All {len(reviewers)} reviewer(s) resolve to enabled users.", **evidence)
 
 
-@check("HDM-ACW-04", sources=POLICY + DIRECTORY, requires=HAS_REVIEWERS)
+@check("HDM-ACW-04", sources=POLICY + APPROVER_SOURCES, requires=HAS_REVIEWERS)
 def reviewer_can_grant_consent(facts: TenantFacts) -> Outcome:
-    users = {object_id(user): user for r in facts.reviewers if r.resolved for user in r.enabled_users}
-    capable = {user_label(user): roles for user in users.values() if (roles := facts.consent_roles_of(user))}
+    search = find_approvers(facts)
+    users = reviewers_of(facts).users()
+    evidence: dict[str, object] = {
+        "approvers": [approver.as_dict() for approver in search.approvers],
+        "reviewer_users": sorted(person(user) for user in users),
+    }
+    if any(r.kind is ReviewerKind.ROLE for r in reviewers_of(facts).all):
+        evidence["assumption"] = ROLE_REVIEWER_ASSUMPTION
+    if search.notes:
+        evidence["notes"] = sorted(set(search.notes))
+    if search.approvers:
+        now = sorted({a.user for a in search.active})
+        later = sorted({a.user for a in search.eligible_only})
+        return passed(
+            f"{len(now)} reviewer(s) can approve now ({', '.join(now) or 'none'}) and {len(later)} after "
+            f"activating a role in PIM ({', '.join(later) or 'none'}).",
+            **evidence,
+        )
+    if search.state is None:
+        evidence["could_not_tell"] = search.unknown
+        return undecided(
+            f"No approver was found among the {len(users)} enabled reviewer user(s), but a source that could "
+            "show one was not read: " + "; ".join(search.unknown[:5] or ["see the unread sources"]) + ".",
+            search.missing,
+            **evidence,
+        )
     roles = ", ".join(role.name for role in facts.params.consent_capable_roles)
-    return pass_if(
-        bool(capable),
-        f"{len(capable)} reviewer(s) hold a consent-capable role tenant-wide and can approve: "
-        f"{', '.join(sorted(capable))}.",
-        f"None of the {len(users)} enabled reviewer user(s) holds an active tenant-wide assignment of a "
-        f"role that may grant consent ({roles}): reviewers can only deny or forward requests.",
-        capable_reviewers=capable,
-        reviewer_users=sorted(user_label(user) for user in users.values()),
+    return failed(
+        f"None of the {len(users)} enabled reviewer user(s) holds, actively or as a PIM-eligible assignment, a "
+        f"tenant-wide role that may grant consent ({roles}, or a custom role allowed to grant HD Meeting's "
+        "permissions): reviewers can only deny or forward requests.",
+        **evidence,
     )
 
 

@@ -1,27 +1,33 @@
 """What to read from a tenant, in which order, and how the answers fill the snapshot's sources.
 
 Reading goes in rounds; each round holds every request whose inputs are known, so a typical
-tenant takes three round trips:
+tenant takes two or three round trips:
 
 1. organization, both policies, the service principals (the app by id and by name prefix,
-   Microsoft Graph, Exchange Online, legacy app ids), the holders of the consent-capable roles,
-   and the consent requests;
+   Microsoft Graph, Exchange Online, legacy app ids), the active and PIM-eligible holders of the
+   consent-capable roles (principals expanded, so users and groups are told apart at once), the
+   custom role definitions, and the consent requests;
 2. what those name: grants and assignments of each candidate or leftover service principal,
-   the reviewers (users, groups and their members, holders of reviewer roles), the principals
-   of the role assignments, and the user consent requests of the app's consent requests;
-3. the principals of reviewer roles, and role-holding groups with their members (a principal
-   is looked up as a user first; on 404, as a group).
+   Microsoft Graph's permission classifications, the reviewers (users, groups and their members,
+   holders of reviewer roles), role-holding groups with their members and PIM-for-Groups
+   eligibility, the user consent policies and the policies of custom consent roles (includes and
+   excludes), the holders of those custom roles, and the user consent requests;
+3. what round 2 named: principals of reviewer roles and of custom consent roles.
+
+A principal without an expanded `principal` is looked up as a user first; on 404, as a group.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from auditor.collect import graph_requests as req
 from auditor.collect.batch import BatchRunner, Outcome
 from auditor.collect.graph_requests import GraphRequest, Kind
 from auditor.collect.progress import CollectionProgress
+from auditor.evaluate.policy import admin_consent_policy_ids, user_consent_policy_ids
+from auditor.graph_objects import expanded_principal_type, name_key
 from auditor.reviewer_query import ReviewerKind, is_guid, parse_reviewer_query
 from auditor.snapshot import SOURCE_NAMES, CollectionTarget, GraphError, Source, SourceStatus, Tenant
 
@@ -31,6 +37,13 @@ EXCHANGE_ONLINE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"
 # Sources read per service principal found: unknown when the service principals are unknown.
 _PER_SERVICE_PRINCIPAL = ("delegated_grants", "app_role_assignments", "app_role_assigned_to")
 _SP_KINDS = (Kind.SP_BY_APP_ID, Kind.SP_BY_NAME)
+# Absorbed first in a round: what they say decides which other answers lead to more requests.
+_FIRST = (*_SP_KINDS, Kind.CONSENT_POLICY)
+# PIM needs Entra ID P2: without it Graph answers 400 with this code, which means "no eligibility".
+NO_PREMIUM_LICENSE = "AadPremiumLicenseRequired"
+_PIM_KINDS = (Kind.ROLE_ELIGIBILITIES, Kind.GROUP_ELIGIBILITIES)
+_NOT_FOUND_IS_DATA = (Kind.USER, Kind.GROUP, Kind.GROUP_MEMBERS, Kind.DIRECT_MEMBERS, Kind.POLICY_INCLUDES,
+                      Kind.POLICY_EXCLUDES)
 
 
 class TenantCollector:
@@ -57,6 +70,13 @@ class TenantCollector:
         self._members: dict[str, list[Any]] = {}
         self._direct_members: dict[str, list[Any]] = {}
         self._role_assignments: dict[str, Any] = {}
+        self._role_eligibilities: dict[str, Any] = {}
+        self._group_eligibilities: dict[str, Any] = {}
+        self._role_definitions: list[Any] = []
+        self._policies: dict[str, dict[str, Any] | None] = {}
+        self._classifications: list[Any] = []
+        self._notes: dict[str, str] = {}
+        self._reviewer_roles: set[str] = set()  # roles whose holders are reviewers: their users are read
         self._consent_requests: dict[str, dict[str, Any]] = {}
 
     async def collect(self) -> dict[str, Source]:
@@ -66,16 +86,16 @@ class TenantCollector:
             number += 1
             self._progress.round(number, ", ".join(dict.fromkeys(r.kind.source.replace("_", " ") for r in pending)))
             outcomes = await self._runner.run(pending)
-            # Service principals first: the consent requests worth reading depend on them.
-            ordered = sorted(outcomes.items(), key=lambda pair: pair[0].kind not in _SP_KINDS)
+            # Service principals and reviewers first: what the rest leads to depends on them.
+            ordered = sorted(outcomes.items(), key=lambda pair: pair[0].kind not in _FIRST)
             pending = self._new([follow for request, outcome in ordered for follow in self._absorb(request, outcome)])
         return self._sources()
 
-    def tenant(self, fallback_id: str | None) -> Tenant:
+    def tenant(self, fallback_id: str | None, cloud: str) -> Tenant:
         organizations = self._objects.get("organization") or [{}]
         first = organizations[0] if isinstance(organizations[0], dict) else {}
         tenant_id = str(first.get("id") or fallback_id or "unknown")
-        return Tenant(id=tenant_id, display_name=str(first.get("displayName") or ""))
+        return Tenant(id=tenant_id, display_name=str(first.get("displayName") or ""), cloud=cloud)
 
     def _first_round(self) -> list[GraphRequest]:
         app_ids = [self._target.app_id, MICROSOFT_GRAPH_APP_ID, EXCHANGE_ONLINE_APP_ID, *self._target.legacy_app_ids]
@@ -86,6 +106,8 @@ class TenantCollector:
             *(req.service_principals_by_app_id(app_id) for app_id in dict.fromkeys(a.lower() for a in app_ids if a)),
             *([req.service_principals_by_name(self._target.app_display_name)] if self._target.app_display_name else []),
             *(req.role_assignments(role_id) for role_id in self._role_ids),
+            *(req.role_eligibilities(role_id) for role_id in self._role_ids),
+            req.custom_role_definitions(),
             req.consent_requests(),
         ]
 
@@ -102,8 +124,11 @@ class TenantCollector:
             return self._absorb_error(request, outcome.error)
         value = outcome.value
         kind, key = request.kind, request.key
-        if kind in (Kind.ORGANIZATION, Kind.AUTHORIZATION_POLICY):
+        if kind is Kind.ORGANIZATION:
             self._objects[kind.source] = value
+        elif kind is Kind.AUTHORIZATION_POLICY:
+            self._objects[kind.source] = value
+            return self._user_consent_policy_requests(value)
         elif kind is Kind.CONSENT_POLICY:
             self._objects[kind.source] = value
             return self._reviewer_requests(value)
@@ -120,7 +145,17 @@ class TenantCollector:
         elif kind is Kind.DIRECT_MEMBERS:
             self._direct_members[key] = value
         elif kind is Kind.ROLE_ASSIGNMENTS:
-            return self._absorb_role_assignments(value)
+            return self._absorb_role_holders(self._role_assignments, value)
+        elif kind is Kind.ROLE_ELIGIBILITIES:
+            return self._absorb_role_holders(self._role_eligibilities, value)
+        elif kind is Kind.GROUP_ELIGIBILITIES:
+            self._group_eligibilities.update((str(i.get("id")), i) for i in value if isinstance(i, dict))
+        elif kind is Kind.ROLE_DEFINITIONS:
+            return self._absorb_role_definitions(value)
+        elif kind in (Kind.POLICY_INCLUDES, Kind.POLICY_EXCLUDES):
+            self._absorb_policy_part(key, "includes" if kind is Kind.POLICY_INCLUDES else "excludes", value)
+        elif kind is Kind.PERMISSION_CLASSIFICATIONS:
+            self._classifications = value
         elif kind is Kind.CONSENT_REQUESTS:
             return self._absorb_consent_requests(value)
         elif kind is Kind.USER_CONSENT_REQUESTS:
@@ -129,12 +164,21 @@ class TenantCollector:
 
     def _absorb_error(self, request: GraphRequest, error: GraphError) -> list[GraphRequest]:
         kind, key = request.kind, request.key
-        if error.http_status == 404 and kind in (Kind.USER, Kind.GROUP, Kind.GROUP_MEMBERS, Kind.DIRECT_MEMBERS):
+        if kind in _PIM_KINDS and error.http_status == 400 and error.code == NO_PREMIUM_LICENSE:
+            self._notes[kind.source] = (
+                "PIM answered that the tenant has no Entra ID P2 (or ID Governance) licence "
+                f"({NO_PREMIUM_LICENSE}): there are no eligible assignments"
+            )
+            return []
+        if error.http_status == 404 and kind in (Kind.POLICY_INCLUDES, Kind.POLICY_EXCLUDES):
+            self._policies[key] = None  # the assigned or named policy does not exist
+            return []
+        if error.http_status == 404 and kind in _NOT_FOUND_IS_DATA:
             # A deleted reviewer, or a principal that is no user: recorded as null, not as a failure.
             if kind is Kind.USER:
                 self._users[key] = None
                 if key in self._principals:
-                    return [req.group(key), req.group_members(key)]
+                    return [req.group(key), req.group_members(key), req.group_eligibilities(key)]
             elif kind is Kind.GROUP:
                 self._groups[key] = None
             return []
@@ -154,7 +198,38 @@ class TenantCollector:
             elif query.kind is ReviewerKind.GROUP:
                 follow += [req.group(query.id), req.group_members(query.id, transitive=query.transitive)]
             elif query.kind is ReviewerKind.ROLE:
+                self._reviewer_roles.add(query.id)
                 follow.append(req.role_assignments(query.id))
+        return follow
+
+    def _user_consent_policy_requests(self, policy: Any) -> list[GraphRequest]:
+        """Request 17 for each `ManagePermissionGrantsForSelf.{policyId}` assigned to users."""
+        defaults = policy.get("defaultUserRolePermissions") if isinstance(policy, dict) else None
+        assigned = defaults.get("permissionGrantPoliciesAssigned") if isinstance(defaults, dict) else None
+        return self._policy_requests(user_consent_policy_ids(assigned if isinstance(assigned, list) else []))
+
+    def _policy_requests(self, policy_ids: Iterable[str]) -> list[GraphRequest]:
+        valid = [policy_id for policy_id in policy_ids if req.is_policy_id(policy_id)]
+        return [request for policy_id in valid for request in req.permission_grant_policy(policy_id)]
+
+    def _absorb_policy_part(self, policy_id: str, part: str, conditions: list[Any]) -> None:
+        if policy_id in self._policies and self._policies[policy_id] is None:
+            return  # the other half said 404
+        policy = self._policies.setdefault(policy_id, {"id": policy_id, "apiVersion": "v1.0"})
+        if policy is not None:
+            policy[part] = conditions
+
+    def _absorb_role_definitions(self, definitions: list[Any]) -> list[GraphRequest]:
+        """Custom roles that may grant consent for all users: their holders and their policies."""
+        follow: list[GraphRequest] = []
+        for definition in definitions:
+            if not isinstance(definition, dict):
+                continue
+            self._role_definitions.append(definition)
+            policy_ids = admin_consent_policy_ids(definition)
+            if policy_ids and is_guid(definition.get("id")) and definition.get("isEnabled") is not False:
+                follow += [req.role_assignments(definition["id"]), req.role_eligibilities(definition["id"])]
+                follow += self._policy_requests(policy_ids)
         return follow
 
     def _absorb_service_principals(self, request: GraphRequest, found: list[Any]) -> list[GraphRequest]:
@@ -167,37 +242,58 @@ class TenantCollector:
             self._service_principals.setdefault(sp_id.lower(), sp)
             if not resource_only:  # a candidate, look-alike or leftover of the app
                 follow += req.service_principal_lists(sp_id)
+            elif request.key == MICROSOFT_GRAPH_APP_ID:  # which of its scopes the tenant classified low
+                follow.append(req.permission_classifications(sp_id))
         return follow
 
-    def _absorb_role_assignments(self, assignments: list[Any]) -> list[GraphRequest]:
+    def _absorb_role_holders(self, store: dict[str, Any], assignments: list[Any]) -> list[GraphRequest]:
+        """Keep role assignments (active or eligible); read what their principals need.
+
+        Groups: the group, its members and who may join it through PIM (approvers through a group).
+        Users: only the holders of reviewer roles (ACW-03 needs them); a consent-capable role's other
+        holders matter only as reviewers, who are read as such.
+        """
         follow: list[GraphRequest] = []
         for assignment in assignments:
             if not isinstance(assignment, dict) or not assignment.get("id"):
                 continue
-            self._role_assignments.setdefault(str(assignment["id"]), assignment)
+            store.setdefault(str(assignment["id"]), assignment)
             principal = assignment.get("principalId")
             if not is_guid(principal):
                 continue
             principal = principal.lower()
-            self._principals.add(principal)
-            known_not_user = principal in self._users and self._users[principal] is None
-            follow += [req.group(principal), req.group_members(principal)] if known_not_user else [req.user(principal)]
+            role_id = str(assignment.get("roleDefinitionId", "")).lower()
+            reviewer_role = role_id in self._reviewer_roles
+            follow += self._principal_requests(principal, expanded_principal_type(assignment), reviewer_role)
         return follow
+
+    def _principal_requests(self, principal: str, odata_type: str, reviewer_role: bool) -> list[GraphRequest]:
+        if odata_type == "#microsoft.graph.group":
+            return [req.group(principal), req.group_members(principal), req.group_eligibilities(principal)]
+        if odata_type == "#microsoft.graph.user":
+            return [req.user(principal)] if reviewer_role else []
+        if odata_type:
+            return []  # a service principal or another directory object: never a reviewer
+        self._principals.add(principal)  # not expanded: a user, else a group
+        known_not_user = principal in self._users and self._users[principal] is None
+        if known_not_user:
+            return [req.group(principal), req.group_members(principal), req.group_eligibilities(principal)]
+        return [req.user(principal)]
 
     def _absorb_consent_requests(self, requests: list[Any]) -> list[GraphRequest]:
         """Keep the consent requests that may be the app's; read who asked for each."""
-        name = self._target.app_display_name.casefold()
+        name = name_key(self._target.app_display_name)
         app_ids = self._app_ids | {
             str(sp.get("appId", "")).lower()
             for sp in self._service_principals.values()
-            if str(sp.get("displayName", "")).casefold() == name
+            if name_key(str(sp.get("displayName", ""))) == name
         }
         follow: list[GraphRequest] = []
         for consent_request in requests:
             if not isinstance(consent_request, dict) or not is_guid(consent_request.get("id")):
                 continue
             by_id = str(consent_request.get("appId", "")).lower() in app_ids
-            by_name = str(consent_request.get("appDisplayName", "")).casefold() == name
+            by_name = name_key(str(consent_request.get("appDisplayName", ""))) == name
             if by_id or by_name:
                 self._consent_requests[consent_request["id"].lower()] = dict(consent_request)
                 follow.append(req.user_consent_requests(consent_request["id"]))
@@ -217,6 +313,11 @@ class TenantCollector:
             "group_members": {**self._direct_members, **self._members},  # transitive wins
             "role_assignments": list(self._role_assignments.values()),
             "consent_requests": list(self._consent_requests.values()),
+            "role_eligibilities": list(self._role_eligibilities.values()),
+            "group_eligibilities": list(self._group_eligibilities.values()),
+            "role_definitions": self._role_definitions,
+            "permission_grant_policies": self._policies,
+            "permission_classifications": self._classifications,
         }
         sp_failure = self._failures.get("service_principals")
         sources: dict[str, Source] = {}
@@ -228,5 +329,6 @@ class TenantCollector:
                 message = f"not read: the service principals could not be read ({cause.describe()})"
                 sources[name] = Source(status=sp_failure.status, error=cause.model_copy(update={"message": message}))
             else:
-                sources[name] = Source(status=SourceStatus.OK, data=data[name])
+                sources[name] = Source(status=SourceStatus.OK, data=data[name], note=self._notes.get(name))
         return sources
+

@@ -6,6 +6,7 @@ GUIDs before they go into a path; reviewer queries are parsed, never fetched as 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import quote
@@ -37,6 +38,12 @@ class Kind(str, Enum):
     ROLE_ASSIGNMENTS = "role_assignments"  # 11
     CONSENT_REQUESTS = "consent_requests"  # 13
     USER_CONSENT_REQUESTS = "user_consent_requests"  # 14
+    ROLE_ELIGIBILITIES = "role_eligibilities"  # 15
+    ROLE_DEFINITIONS = "role_definitions"  # 16
+    POLICY_INCLUDES = "policy_includes"  # 17
+    POLICY_EXCLUDES = "policy_excludes"  # 17
+    PERMISSION_CLASSIFICATIONS = "permission_classifications"  # 18
+    GROUP_ELIGIBILITIES = "group_eligibilities"  # 19
 
     @property
     def source(self) -> str:
@@ -54,6 +61,8 @@ _SOURCES = {
     Kind.GROUP: "groups",
     Kind.DIRECT_MEMBERS: "group_members",
     Kind.USER_CONSENT_REQUESTS: "consent_requests",
+    Kind.POLICY_INCLUDES: "permission_grant_policies",
+    Kind.POLICY_EXCLUDES: "permission_grant_policies",
 }
 _SINGLE_OBJECTS = frozenset({Kind.CONSENT_POLICY, Kind.AUTHORIZATION_POLICY, Kind.USER, Kind.GROUP})
 
@@ -136,9 +145,57 @@ def group_members(group_id: str, transitive: bool = True) -> GraphRequest:
 
 
 def role_assignments(role_definition_id: str) -> GraphRequest:
+    """Active holders of a role, each with its principal expanded (tells user from group in one round)."""
     role_id = _guid(role_definition_id)
     url = f"/roleManagement/directory/roleAssignments?{_filter(f'roleDefinitionId eq {_literal(role_id)}')}"
-    return GraphRequest(Kind.ROLE_ASSIGNMENTS, url, role_id)
+    return GraphRequest(Kind.ROLE_ASSIGNMENTS, url + "&$expand=principal", role_id)
+
+
+def role_eligibilities(role_definition_id: str) -> GraphRequest:
+    """PIM-eligible holders of a role (request 15), principals expanded."""
+    role_id = _guid(role_definition_id)
+    expression = _filter(f"roleDefinitionId eq {_literal(role_id)}")
+    url = f"/roleManagement/directory/roleEligibilityScheduleInstances?{expression}&$expand=principal"
+    return GraphRequest(Kind.ROLE_ELIGIBILITIES, url, role_id)
+
+
+def custom_role_definitions() -> GraphRequest:
+    """The tenant's custom directory roles (request 16)."""
+    url = f"/roleManagement/directory/roleDefinitions?{_filter('isBuiltIn eq false')}"
+    return GraphRequest(Kind.ROLE_DEFINITIONS, url)
+
+
+# Permission grant policy ids are not GUIDs (e.g. microsoft-user-default-low): letters, digits, . _ -
+_POLICY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def is_policy_id(value: object) -> bool:
+    return isinstance(value, str) and bool(_POLICY_ID.match(value))
+
+
+def permission_grant_policy(policy_id: str) -> list[GraphRequest]:
+    """The `includes` and `excludes` condition sets of a permission grant policy (request 17)."""
+    if not is_policy_id(policy_id):
+        raise ValueError(f"not a permission grant policy id: {policy_id!r}")
+    key = policy_id.lower()
+    base = f"/policies/permissionGrantPolicies/{quote(policy_id, safe='')}"
+    return [GraphRequest(Kind.POLICY_INCLUDES, f"{base}/includes", key),
+            GraphRequest(Kind.POLICY_EXCLUDES, f"{base}/excludes", key)]
+
+
+def permission_classifications(sp_id: str) -> GraphRequest:
+    """The delegated permission classifications of a resource's service principal (request 18)."""
+    sp_id = _guid(sp_id)
+    url = f"/servicePrincipals/{sp_id}/delegatedPermissionClassifications"
+    return GraphRequest(Kind.PERMISSION_CLASSIFICATIONS, url, sp_id)
+
+
+def group_eligibilities(group_id: str) -> GraphRequest:
+    """Users PIM-eligible for membership (or ownership) of a group (request 19)."""
+    group_id = _guid(group_id)
+    expression = _filter(f"groupId eq {_literal(group_id)}")
+    url = f"/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances?{expression}"
+    return GraphRequest(Kind.GROUP_ELIGIBILITIES, url, group_id)
 
 
 def consent_requests() -> GraphRequest:

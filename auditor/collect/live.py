@@ -117,7 +117,7 @@ async def _collect(
         tool=ToolInfo(version=__version__),
         collected_at=collected_at,
         graph_url=endpoints.graph_url,
-        tenant=collector.tenant(options.tenant_id),
+        tenant=collector.tenant(options.tenant_id, options.cloud.value),
         target=target,
         sources=checked_sources(sources),
     )

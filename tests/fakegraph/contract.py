@@ -25,6 +25,13 @@ _ALLOWED: list[tuple[str, list[str], bool]] = [
     (rf"/groups/{_GUID}", [], False),  # 10
     (rf"/groups/{_GUID}/(transitiveMembers|members)(/(microsoft\.graph|graph)\.user)?", [], False),  # 10
     (r"/roleManagement/directory/roleAssignments", [rf"(roleDefinitionId|principalId) eq '{_GUID}'"], True),  # 11, 12
+    (r"/roleManagement/directory/roleEligibilityScheduleInstances",
+     [rf"(roleDefinitionId|principalId) eq '{_GUID}'"], True),  # 15
+    (rf"/roleManagement/directory/roleDefinitions(/{_GUID})?", ["isBuiltIn eq false"], False),  # 16
+    (r"/policies/permissionGrantPolicies/[A-Za-z0-9._-]+(/(includes|excludes))?", [], False),  # 17
+    (rf"/servicePrincipals/{_GUID}/delegatedPermissionClassifications", [], False),  # 18
+    (r"/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances", [rf"groupId eq '{_GUID}'"],
+     True),  # 19
     (
         r"/identityGovernance/appConsent/appConsentRequests",
         [rf"appId eq '{_GUID}'", r"userConsentRequests/any\(u:u/status eq 'InProgress'\)"],
@@ -37,6 +44,9 @@ _ALLOWED: list[tuple[str, list[str], bool]] = [
     ),  # 14
 ]
 _FREE_PARAMETERS = {"$select", "$top", "$count"}
+# Requests 11 and 15 may expand their principal.
+_EXPANDABLE = {r"/roleManagement/directory/roleAssignments",
+               r"/roleManagement/directory/roleEligibilityScheduleInstances"}
 
 
 def violation(request: RecordedRequest, minted_skiptokens: Iterable[str] = ()) -> str | None:
@@ -50,6 +60,8 @@ def violation(request: RecordedRequest, minted_skiptokens: Iterable[str] = ()) -
         if not re.fullmatch(path, request.path):
             continue
         extra = set(request.params) - _FREE_PARAMETERS - {"$filter", "$skiptoken"}
+        if "$expand" in extra and request.params["$expand"] == "principal" and path in _EXPANDABLE:
+            extra.discard("$expand")
         if extra:
             return f"{request.target}: parameters {sorted(extra)} are not allowed"
         token = request.params.get("$skiptoken")

@@ -99,8 +99,10 @@ def disabled_app() -> FakeTenant:
 
 
 def legacy_user_consent() -> FakeTenant:
-    """Verdict `ready-via-user-consent`: no service principal, no workflow, users may consent."""
+    """Verdict `ready-via-user-consent`: HD Meeting (verified publisher) is known but not consented, there
+    is no workflow, and the legacy policy lets users consent (DESIGN §5: step-up does not apply)."""
     tenant = _base("Wingtip")
+    _hd_meeting(tenant, verified_publisher_id="4012345")
     tenant.set_user_consent(LEGACY_USER_CONSENT)
     return tenant
 

@@ -42,7 +42,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from tests.fakegraph.tenant import FakeTenant
+from tests.fakegraph.tenant import MICROSOFT_GRAPH_APP_ID, FakeTenant
 
 API = "/v1.0"
 QUERY_SAFE = "'(),:/$"
@@ -212,6 +212,14 @@ class FakeGraph:
             (re.compile(rf"^/groups/(?P<id>{_GUID})/(?P<rel>transitiveMembers|members)"
                         r"(?P<cast>/(?:microsoft\.graph|graph)\.user)?$"), self._group_members),
             (re.compile(r"^/roleManagement/directory/roleAssignments$"), self._role_assignments),
+            (re.compile(r"^/roleManagement/directory/roleEligibilityScheduleInstances$"), self._role_eligibilities),
+            (re.compile(r"^/roleManagement/directory/roleDefinitions$"), self._role_definitions),
+            (re.compile(r"^/policies/permissionGrantPolicies/(?P<id>[A-Za-z0-9._-]+)/(?P<part>includes|excludes)$"),
+             self._policy_part),
+            (re.compile(rf"^/servicePrincipals/(?P<id>{_GUID})/delegatedPermissionClassifications$"),
+             self._classifications),
+            (re.compile(r"^/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances$"),
+             self._group_eligibilities),
             (re.compile(r"^/identityGovernance/appConsent/appConsentRequests$"), self._consent_requests),
             (re.compile(rf"^/identityGovernance/appConsent/appConsentRequests/(?P<id>{_GUID})/userConsentRequests$"),
              self._user_consent_requests),
@@ -398,8 +406,7 @@ class FakeGraph:
             page["@odata.nextLink"] = f"{self.next_link_base or self.base_url}{path}?{query}"
         return page
 
-    @staticmethod
-    def _project(item: dict[str, Any], params: dict[str, str], select_users: bool) -> dict[str, Any]:
+    def _project(self, item: dict[str, Any], params: dict[str, str], select_users: bool) -> dict[str, Any]:
         select = params.get("$select")
         is_user = item.get("@odata.type", "#microsoft.graph.user") == "#microsoft.graph.user"
         if select:
@@ -408,6 +415,10 @@ class FakeGraph:
             wanted = {"@odata.type", *DEFAULT_USER_PROPERTIES}
         else:
             return dict(item)
+        if is_user and self.tenant.limited_users and "userPrincipalName" in item:
+            # Graph's "limited information" answer: id and @odata.type, every other property null.
+            return {"@odata.type": "#microsoft.graph.user", "id": item["id"],
+                    **{k: None for k in wanted if k in item and k not in ("id", "@odata.type")}}
         return {k: v for k, v in item.items() if k in wanted}
 
     @staticmethod
@@ -476,8 +487,61 @@ class FakeGraph:
         }
         if "$filter" not in params:
             raise GraphFailure(400, "Request_UnsupportedQuery", "Filter on roleDefinitionId or principalId.")
-        items = self._filtered(self.tenant.role_assignments, params, forms)
+        items = self._expanded(self._filtered(self.tenant.role_assignments, params, forms), params)
         return self._list(items, params, "/roleManagement/directory/roleAssignments")
+
+    def _expanded(self, assignments: list[dict[str, Any]], params: dict[str, str]) -> list[dict[str, Any]]:
+        """`$expand=principal`: each assignment with its principal's default properties."""
+        expand = params.get("$expand")
+        if expand is None:
+            return assignments
+        if expand != "principal":
+            raise GraphFailure(400, "Request_UnsupportedQuery", f"Unsupported $expand: {expand}")
+        expanded = []
+        for assignment in assignments:
+            principal = self.tenant.directory_object(assignment["principalId"]) or {"id": assignment["principalId"]}
+            expanded.append({**assignment, "principal": self._project(principal, {}, select_users=True)})
+        return expanded
+
+    def _premium_only(self) -> None:
+        if not self.tenant.premium:
+            raise GraphFailure(400, "AadPremiumLicenseRequired",
+                               "The tenant needs an AAD Premium 2 license or Microsoft Entra ID Governance.")
+
+    def _role_eligibilities(self, params: dict[str, str]) -> Any:
+        self._premium_only()
+        forms = {
+            r"roleDefinitionId eq '([^']*)'": lambda a, value: a["roleDefinitionId"].lower() == value.lower(),
+            r"principalId eq '([^']*)'": lambda a, value: a["principalId"].lower() == value.lower(),
+        }
+        items = self._expanded(self._filtered(self.tenant.role_eligibilities, params, forms), params)
+        return self._list(items, params, "/roleManagement/directory/roleEligibilityScheduleInstances")
+
+    def _group_eligibilities(self, params: dict[str, str]) -> Any:
+        self._premium_only()
+        if "$filter" not in params:
+            raise GraphFailure(400, "Request_UnsupportedQuery", "Filter on groupId or principalId.")
+        forms = {r"groupId eq '([^']*)'": lambda i, value: i["groupId"].lower() == value.lower()}
+        items = self._filtered(self.tenant.group_eligibilities, params, forms)
+        return self._list(items, params, "/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances")
+
+    def _role_definitions(self, params: dict[str, str]) -> Any:
+        forms = {r"isBuiltIn eq (false)": lambda d, value: d["isBuiltIn"] is False}
+        items = self._filtered(self.tenant.role_definitions, params, forms)
+        return self._list(items, params, "/roleManagement/directory/roleDefinitions")
+
+    def _policy_part(self, params: dict[str, str], id: str, part: str) -> Any:
+        policy = self.tenant.permission_grant_policies.get(id.lower())
+        if policy is None:
+            raise GraphFailure(404, message=f"Permission grant policy '{id}' does not exist.")
+        return self._list(policy[part], params, f"/policies/permissionGrantPolicies/{id}/{part}")
+
+    def _classifications(self, params: dict[str, str], id: str) -> Any:
+        sp = self.tenant.service_principal(id)
+        if sp is None:
+            raise GraphFailure(404, message=f"Resource '{id}' does not exist.")
+        items = self.tenant.classifications if sp["appId"] == MICROSOFT_GRAPH_APP_ID else []
+        return self._list(items, params, f"/servicePrincipals/{id}/delegatedPermissionClassifications")
 
     def _consent_requests(self, params: dict[str, str]) -> Any:
         in_progress = self.tenant.user_consent_requests

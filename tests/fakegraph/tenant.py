@@ -17,6 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from tests.consent_policies import (
+    ADMIN_ONLY_SCOPES,
+    GRAPH_SCOPE_IDS,
+    classification,
+    legacy_policy,
+    low_policy,
+    recommended_policy,
+)
+
 GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
 PRIVILEGED_ROLE_ADMINISTRATOR = "e8611ab8-c189-46e8-94e1-60213ab1f814"
 CLOUD_APPLICATION_ADMINISTRATOR = "158c047a-c907-4556-b7ef-446551a6b5f7"
@@ -31,16 +40,7 @@ LEGACY_USER_CONSENT = "ManagePermissionGrantsForSelf.microsoft-user-default-lega
 LOW_USER_CONSENT = "ManagePermissionGrantsForSelf.microsoft-user-default-low"
 
 # (id, value) of a few real Microsoft Graph / Exchange Online permissions.
-_GRAPH_SCOPES = [
-    ("e1fe6dd8-ba31-4d61-89e7-88639da4683d", "User.Read"),
-    ("1ec239c2-d7c9-4623-a91a-a9775856bb36", "Calendars.ReadWrite"),
-    ("465a38f9-76ea-45b9-9f34-9e8b0d4b0b42", "Calendars.Read"),
-    ("7427e0e9-2fba-42fe-b0c0-848c9e6a8182", "offline_access"),
-    ("37f7f235-527c-4136-accd-4a02d197296e", "openid"),
-    ("14dad69e-099b-42c9-810b-d002981feec1", "profile"),
-    ("64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0", "email"),
-    ("ba47897c-39ec-4d83-8086-ee8256fa737d", "People.Read"),
-]
+_GRAPH_SCOPES = [(scope_id, value) for value, scope_id in GRAPH_SCOPE_IDS.items()]
 _GRAPH_ROLES = [
     ("ef54d2bf-783f-4e0f-bca1-3210c0444d99", "Calendars.ReadWrite"),
     ("df021288-bdef-4463-88db-98f22de89214", "User.Read.All"),
@@ -70,12 +70,13 @@ def iso(moment: datetime) -> str:
 
 
 def _scope(scope_id: str, value: str) -> dict[str, Any]:
+    kind = "Admin" if value in ADMIN_ONLY_SCOPES else "User"
     return {
         "adminConsentDescription": f"Allows the app to use {value}.",
         "adminConsentDisplayName": value,
         "id": scope_id,
         "isEnabled": True,
-        "type": "User",
+        "type": kind,
         "userConsentDescription": f"Allows the app to use {value} for you.",
         "userConsentDisplayName": value,
         "value": value,
@@ -111,6 +112,13 @@ class FakeTenant:
     role_assignments: list[dict[str, Any]] = field(default_factory=list)
     consent_requests: list[dict[str, Any]] = field(default_factory=list)
     user_consent_requests: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    role_eligibilities: list[dict[str, Any]] = field(default_factory=list)
+    group_eligibilities: list[dict[str, Any]] = field(default_factory=list)
+    role_definitions: list[dict[str, Any]] = field(default_factory=list)
+    permission_grant_policies: dict[str, dict[str, Any]] = field(default_factory=dict)  # by lower-case id
+    classifications: list[dict[str, Any]] = field(default_factory=list)  # of Microsoft Graph's scopes
+    premium: bool = True  # Entra ID P2: without it PIM answers 400 AadPremiumLicenseRequired
+    limited_users: bool = False  # the caller lacks User.Read.All: users come with id and @odata.type only
     refs: dict[str, str] = field(default_factory=dict)  # ids a scenario names for its tests
     _counter: int = 0
 
@@ -149,6 +157,7 @@ class FakeTenant:
             "allowedToUseSSPR": True,
             "allowEmailVerifiedUsersToJoinOrganization": False,
             "blockMsolPowerShell": False,
+            "allowUserConsentForRiskyApps": None,
             "guestUserRoleId": "10dae51f-b6af-4016-8d66-8c2a99b929b3",
             "defaultUserRolePermissions": {
                 "allowedToCreateApps": True,
@@ -162,6 +171,9 @@ class FakeTenant:
                 ],
             },
         }
+
+        for built_in in (low_policy(self.id), legacy_policy(), recommended_policy()):
+            self.add_policy(built_in)
 
     def new_id(self, kind: str) -> str:
         self._counter += 1
@@ -249,6 +261,68 @@ class FakeTenant:
         )
         return assignment_id
 
+    def make_eligible(self, role_definition_id: str, principal_id: str, scope: str = "/") -> str:
+        """A PIM-eligible assignment of a role (unifiedRoleEligibilityScheduleInstance)."""
+        instance_id = self.new_id("role-eligibility")
+        self.role_eligibilities.append(
+            {
+                "id": instance_id,
+                "principalId": principal_id,
+                "roleDefinitionId": role_definition_id,
+                "directoryScopeId": scope,
+                "appScopeId": None,
+                "startDateTime": _CREATED,
+                "endDateTime": None,
+                "memberType": "Direct",
+                "roleEligibilityScheduleId": self.new_id("role-eligibility-schedule"),
+            }
+        )
+        return instance_id
+
+    def make_eligible_member(self, user_id: str, group_id: str) -> str:
+        """PIM for Groups: the user may activate membership of the group."""
+        instance_id = self.new_id("group-eligibility")
+        self.group_eligibilities.append(
+            {
+                "id": instance_id,
+                "accessId": "member",
+                "principalId": user_id,
+                "groupId": group_id,
+                "memberType": "Direct",
+                "startDateTime": _CREATED,
+                "endDateTime": None,
+                "eligibilityScheduleId": self.new_id("group-eligibility-schedule"),
+            }
+        )
+        return instance_id
+
+    def add_custom_role(self, name: str, *policy_ids: str, enabled: bool = True) -> str:
+        """A custom role whose holders may grant consent for all users under the given policies."""
+        role_id = self.new_id("role-definition")
+        actions = [f"microsoft.directory/servicePrincipals/managePermissionGrantsForAll.{p}" for p in policy_ids]
+        self.role_definitions.append(
+            {
+                "id": role_id,
+                "description": f"{name} (custom role)",
+                "displayName": name,
+                "isBuiltIn": False,
+                "isEnabled": enabled,
+                "resourceScopes": ["/"],
+                "templateId": role_id,
+                "version": None,
+                "rolePermissions": [{"allowedResourceActions": actions, "condition": None}],
+            }
+        )
+        return role_id
+
+    def add_policy(self, policy: dict[str, Any]) -> str:
+        self.permission_grant_policies[policy["id"].lower()] = policy
+        return policy["id"]
+
+    def classify(self, *scopes: str, level: str = "low") -> None:
+        """Classify Microsoft Graph scopes (delegatedPermissionClassifications)."""
+        self.classifications += [classification(scope, level) for scope in scopes]
+
     # -- applications ------------------------------------------------------------------------------
 
     def add_service_principal(
@@ -258,6 +332,7 @@ class FakeTenant:
         app_id: str | None = None,
         enabled: bool = True,
         assignment_required: bool = False,
+        verified_publisher_id: str | None = None,
         scopes: Iterable[tuple[str, str]] = (),
         app_roles: Iterable[tuple[str, str]] = (),
         owner_tenant: str = "8f3c1d52-7a0e-4c43-9c0b-1b5e2f6a9d07",
@@ -273,6 +348,11 @@ class FakeTenant:
                 "appId": app_id,
                 "appOwnerOrganizationId": owner_tenant,
                 "appRoleAssignmentRequired": assignment_required,
+                "verifiedPublisher": {
+                    "displayName": f"{name} Inc." if verified_publisher_id else None,
+                    "verifiedPublisherId": verified_publisher_id,
+                    "addedDateTime": _CREATED if verified_publisher_id else None,
+                },
                 "displayName": name,
                 "servicePrincipalNames": [app_id],
                 "servicePrincipalType": "Application",
