@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -39,8 +40,11 @@ def parse_document(
     """
     try:
         raw = json.loads(text)
-    except (ValueError, RecursionError) as exc:  # ValueError: also an integer of more than 4300 digits
-        raise InputError(f"{origin}: not valid JSON ({str(exc)[:200]})") from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise InputError(f"{origin}: not valid JSON ({exc})") from None
+    except ValueError:  # the only other: an integer longer than Python converts (CVE-2020-10735)
+        limit = sys.get_int_max_str_digits()
+        raise InputError(f"{origin}: not valid JSON (a number too long to read: more than {limit} digits)") from None
     if may_hold_lone_surrogates(text):
         raw = without_lone_surrogates(raw)
     if not isinstance(raw, dict) or not recognise(raw):

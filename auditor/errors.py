@@ -8,9 +8,11 @@ from enum import IntEnum
 from functools import cache
 from pathlib import Path
 
-# Control characters (newlines, terminal escapes) in a message, e.g. from a hostile file or tenant.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # tab and newline kept
+# Control characters (newlines, terminal escapes), bidi overrides and Unicode line separators in a
+# message, e.g. from a hostile file or tenant.
+_BIDI_AND_SEPARATORS = "\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029"
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
+_CONTROL_BUT_LINES = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")  # tab and newline kept
 REDACTED = "<redacted>"
 _MIN_SECRET = 8  # shorter values would redact ordinary words ("token", "secret")
 _secrets: set[str] = set()
@@ -37,7 +39,8 @@ def redact(text: str) -> str:
 def safe_text(text: str, *, keep_lines: bool = False) -> str:
     """`text` without secrets, its control characters escaped: one line, or lines with `keep_lines`."""
     control = _CONTROL_BUT_LINES if keep_lines else _CONTROL
-    return control.sub(lambda m: f"\\x{ord(m.group()):02x}", redact(text))
+    return control.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}",
+                       redact(text))
 
 
 class ExitCode(IntEnum):

@@ -90,7 +90,7 @@ def test_a_5000_digit_integer_in_a_snapshot_is_an_input_error(cli: Cli, tmp_path
 
     run = cli("scan", "--snapshot", str(snapshot), "--out", str(tmp_path / "out"))
 
-    one_line_exit_2(run, str(snapshot), "not valid JSON", "4300 digits")
+    one_line_exit_2(run, str(snapshot), "not valid JSON (a number too long to read: more than 4300 digits)")
     assert not (tmp_path / "out").exists()
 
 

@@ -69,3 +69,14 @@ def test_collect_and_scan_read_any_tenant_text_over_graph(cli: Cli, fake_graph: 
     data = json.loads(snapshot.read_text(encoding="utf-8"))
     assert data["tenant"]["display_name"] == STORED
     assert data["sources"]["users"]["data"][tenant.refs["reviewer"]]["displayName"] == STORED
+
+
+def test_a_graph_error_message_writes_no_line_of_its_own(cli: Cli, fake_graph: StartGraph, tmp_path: Path) -> None:
+    server = fake_graph(scenarios.workflow_only())
+    server.fail(r"^/policies/authorizationPolicy", 403, times=None, message=HOSTILE)
+
+    run = cli("collect", *cli_args(server), "--out", str(tmp_path / "snapshot.json"))
+
+    assert run.code == 3 and "Collection incomplete" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert_inert(run.stderr)
