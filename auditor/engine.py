@@ -17,6 +17,7 @@ from auditor.checks import CHECKS
 from auditor.checks.registry import Outcome
 from auditor.errors import ExitCode
 from auditor.evaluate.approvers import find_approvers
+from auditor.evaluate.cloud import localize
 from auditor.evaluate.paths import GRANTED_RULES, WORKFLOW_RULES, consent_paths, decide_verdict
 from auditor.facts import SourceUnavailable, TenantFacts
 from auditor.graph_objects import text
@@ -71,7 +72,7 @@ def _decide(rule_id: str, facts: TenantFacts, decided: dict[str, Status]) -> Out
         return _unavailable(missing.name, missing.source)
 
 
-def _finding(rule: Rule, outcome: Outcome) -> Finding:
+def _finding(rule: Rule, outcome: Outcome, cloud: str) -> Finding:
     return Finding(
         rule_id=rule.id,
         title=rule.title,
@@ -80,7 +81,7 @@ def _finding(rule: Rule, outcome: Outcome) -> Finding:
         status=outcome.status,
         message=outcome.message,
         evidence=outcome.evidence,
-        remediation=rule.remediation.as_text(),
+        remediation=localize(rule.remediation.as_text(), cloud),
         references=list(rule.references),
         frameworks=dict(rule.frameworks),
     )
@@ -129,7 +130,7 @@ def evaluate_facts(facts: TenantFacts, pack: RulePack, *, generated_at: datetime
     for rule in pack.rules:
         outcome = _decide(rule.id, facts, decided)
         decided[rule.id] = outcome.status
-        findings.append(_finding(rule, outcome))
+        findings.append(_finding(rule, outcome, snapshot.cloud))
     app = facts.app if snapshot.source("service_principals").ok else None
     messages = {finding.rule_id: finding.message for finding in findings}
     paths = consent_paths(facts, _with_every_rule(decided), messages, find_approvers(facts))

@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from auditor.evaluate.cloud import HOSTS
 from auditor.graph_objects import (
     EXCHANGE_ONLINE_APP_ID,
     MICROSOFT_GRAPH_APP_ID,
@@ -30,14 +31,6 @@ from auditor.graph_objects import (
 )
 from auditor.rulepack import Parameters
 from auditor.snapshot import Snapshot, Source
-
-# National cloud → sign-in host, for the admin consent link of the tenant's own cloud.
-LOGIN_HOSTS = {
-    "global": "login.microsoftonline.com",
-    "usgov": "login.microsoftonline.us",
-    "usgovdod": "login.microsoftonline.us",
-    "china": "login.chinacloudapi.cn",
-}
 
 # Well-known app role ids, for when the resource's service principal is not in the snapshot.
 _WELL_KNOWN_APP_ROLES = {"dc890d15-9560-4a4c-9b7f-a736ec74ec40": "full_access_as_app"}
@@ -258,7 +251,7 @@ class TenantFacts:
 
     @property
     def login_host(self) -> str:
-        return LOGIN_HOSTS[self.snapshot.cloud]
+        return HOSTS[self.snapshot.cloud].login
 
     @property
     def admin_consent_url(self) -> str | None:

@@ -25,7 +25,11 @@ from auditor.report_model import (
 from auditor.result import (
     Accepted,
     AppRef,
+    ApproverRef,
+    ConsentPath,
+    ConsentPaths,
     Finding,
+    PathState,
     Result,
     RulePackRef,
     Status,
@@ -33,6 +37,7 @@ from auditor.result import (
     TenantRef,
     ToolRef,
     Verdict,
+    WorkflowPath,
 )
 from auditor.rulepack import Severity
 
@@ -237,7 +242,28 @@ def ordinary_result() -> Result:
     findings = ordinary_findings()
     findings[5] = accept(findings[5], "Reviewers check the queue daily until the new ticket flow is live.",
                          "it-security@contoso.com")
-    return result("Contoso Ltd", Verdict.READY_VIA_WORKFLOW, findings)
+    return result("Contoso Ltd", Verdict.READY_VIA_WORKFLOW, findings).model_copy(update={"paths": ORDINARY_PATHS})
+
+
+# What the ordinary tenant's consent paths say: not consented yet, user consent closed, workflow open with
+# an active and a PIM-eligible approver (one through a group).
+ORDINARY_PATHS = ConsentPaths(
+    granted=ConsentPath(state=PathState.CLOSED, reasons=["HDM-SP-01 failed: HD Meeting has never been consented."]),
+    user_consent=ConsentPath(state=PathState.CLOSED, reasons=[
+        "No assigned user consent policy (microsoft-user-default-low) admits all of User.Read Calendars.ReadWrite "
+        "offline_access for HD Meeting."]),
+    admin_consent_workflow=WorkflowPath(
+        state=PathState.OPEN,
+        reasons=["The admin consent workflow is enabled.", "2 reviewer(s) configured.",
+                 "1 reviewer(s) can approve now and 1 after activating a role in PIM."],
+        approvers=[
+            ApproverRef(user="Alice Admin (alice@contoso.com)", id="7f0c6f2e-3b8a-4a51-9a59-0c4b1d2e3f40",
+                        role="Cloud Application Administrator", assignment="active", via="direct"),
+            ApproverRef(user="Pat Pim (pat@contoso.com)", id="1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+                        role="Application Administrator", assignment="eligible", via="App Approvers <b>"),
+        ],
+    ),
+)
 
 
 def drift_from(current: Result, changes: dict[str, Status]) -> Drift:

@@ -1,9 +1,10 @@
 """The embedded demo tenant (`auditor scan --demo`): it loads, and shows the intended mix of findings.
 
 Northwind Clinics has an admin consent workflow with reviewers of every kind (one of them a disabled
-user), reminders off, HD Meeting not yet consented (no service principal), a user waiting 12 days
-for approval, and the old OAuth 1.0 integration still holding EWS access: the way forward is the
-admin consent workflow.
+user) and approvers of every kind (active, PIM-eligible, through a custom consent role), reminders
+off, the "low" user consent policy with Calendars.ReadWrite not classified low (users cannot consent),
+HD Meeting not yet consented (no service principal), a user waiting 12 days for approval, and the old
+OAuth 1.0 integration still holding EWS access: the way forward is the admin consent workflow.
 """
 
 from __future__ import annotations
@@ -96,12 +97,20 @@ def test_demo_acw03_names_the_disabled_reviewer(findings: dict[str, Finding]) ->
     assert [r["name"] for r in broken] == [f"derek.whitman@{DOMAIN}"]
 
 
-def test_demo_acw04_counts_the_nested_group_member_and_not_the_app_scoped_admin(
-    findings: dict[str, Finding],
+def test_demo_approvers_active_eligible_and_custom_but_not_the_app_scoped_admin(
+    findings: dict[str, Finding], result: Result
 ) -> None:
-    capable = findings["HDM-ACW-04"].evidence["capable_reviewers"]
-    assert set(capable) == {f"hannah.okafor@{DOMAIN}", f"priya.raman@{DOMAIN}", f"lucas.moreau@{DOMAIN}"}
-    assert f"sofia.alvarez@{DOMAIN}" not in capable  # Application Administrator scoped to one app only
+    approvers = {(a["user"].split(" (")[0], a["role"], a["assignment"], a["via"])
+                 for a in findings["HDM-ACW-04"].evidence["approvers"]}
+    assert approvers == {
+        ("Hannah Okafor", "Global Administrator", "active", "direct"),  # a user reviewer
+        ("Lucas Moreau", "Application Administrator", "active", "direct"),  # through the role reviewer
+        ("Tomasz Nowak", "Clinical App Consent Approver", "active", "direct"),  # custom role, group reviewer
+        ("Priya Raman", "Cloud Application Administrator", "eligible", "direct"),  # PIM: activates first
+    }
+    # Sofia holds Application Administrator scoped to one app only: a reviewer, not an approver.
+    assert all("sofia" not in a["user"] for a in findings["HDM-ACW-04"].evidence["approvers"])
+    assert result.paths is not None and result.paths.user_consent.state.value == "closed"
 
 
 def test_demo_sp01_offers_the_admin_consent_link(findings: dict[str, Finding], snapshot: Snapshot) -> None:

@@ -79,7 +79,8 @@ def mixed_fleet(
         "Northwind": fake_graph(scenarios.workflow_only(), page_size=2),
         "Tailspin": fake_graph(scenarios.disabled_app()),
         "Wingtip": fake_graph(scenarios.legacy_user_consent()),
-        "Forbidden": fake_graph(scenarios.fully_consented()),
+        # Not consented, no workflow, and user consent unreadable: no path is proven open.
+        "Forbidden": fake_graph(scenarios.legacy_user_consent()),
     }
     monkeypatch.setenv("AUDITOR_ACCESS_TOKEN", fabrikam.token)  # Fabrikam's row relies on the defaults
     servers["Forbidden"].fail(r"authorizationPolicy", 403, times=None)

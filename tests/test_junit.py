@@ -63,7 +63,7 @@ def test_properties_name_the_tenant_the_verdict_and_the_score() -> None:
     properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert properties["tenant.id"] == TENANT_ID
     assert properties["tenant.name"] == "Northwind Test"
-    assert properties["verdict"] == result.verdict.value == "unknown"
+    assert properties["verdict"] == result.verdict.value == "ready"  # granted; UC-01 unread leaves user consent unknown
     assert properties["score"] == f"{result.summary.score:g}"
 
 
@@ -108,3 +108,33 @@ def test_format_junit_writes_a_private_report_and_a_rerun_without_it_removes_it(
     assert ET.parse(report).getroot().tag == "testsuites"
     cli("scan", "--snapshot", str(path), "--out", str(out), "--format", "json")
     assert sorted(p.name for p in out.iterdir()) == ["result.json"]
+
+
+def _path_cases(result: Result) -> dict[str, ET.Element]:
+    root = ET.fromstring(render_junit(result))
+    suites = root.findall("testsuite")
+    assert len(suites) == 2 and suites[1].get("name", "").startswith("consent paths: ")
+    return {case.get("name", ""): case for case in suites[1].iter("testcase")}
+
+
+def test_one_testcase_per_consent_path_open_passes_unknown_errs_closed_skips_beside_an_open_one() -> None:
+    cases = _path_cases(_mixed().result())  # granted; user consent unreadable; workflow disabled
+    granted, user, workflow = (cases[title] for title in (
+        "Consent already granted", "Users consent for themselves",
+        "Users ask, an approver approves (admin consent workflow)"))
+    assert list(granted) == []
+    assert user.find("error") is not None and "Authorization_RequestDenied" in (user.find("error").text or "")
+    assert workflow.find("skipped") is not None
+
+
+def test_closed_paths_fail_when_no_path_is_open() -> None:
+    tenant = Tenant()
+    tenant.remove_app()
+    tenant.policy["isEnabled"] = False
+    result = tenant.result()
+    assert result.verdict.value == "blocked"
+    cases = _path_cases(result)
+    assert all(case.find("failure") is not None for case in cases.values())
+    root = ET.fromstring(render_junit(result))
+    rule_failures = result.summary.fail
+    assert root.get("failures") == str(rule_failures + 3) and root.get("tests") == str(len(result.findings) + 3)

@@ -39,8 +39,8 @@ def _statuses(result: dict) -> dict[str, str]:
         (scenarios.workflow_only, ["--app-id", HDM_APP_ID], "ready-via-workflow", 1),
         (scenarios.deleted_reviewer, ["--app-id", HDM_APP_ID], "ready-via-workflow", 1),
         (scenarios.disabled_app, ["--app-id", HDM_APP_ID], "blocked", 1),
-        # Legacy user consent, but HD Meeting's publisher is unknown: step-up may block it (DESIGN §5).
-        (scenarios.legacy_user_consent, ["--app-id", HDM_APP_ID], "unknown", 1),
+        # Legacy user consent and a verified publisher: step-up does not apply (DESIGN §5).
+        (scenarios.legacy_user_consent, ["--app-id", HDM_APP_ID], "ready-via-user-consent", 1),
     ],
 )
 def test_live_scan_gives_the_scenarios_verdict_and_exit_code(

@@ -136,9 +136,9 @@ def test_sorting_by_severity_and_back(report: Visit) -> None:
 
 
 def test_fix_first_link_opens_the_finding(report: Visit) -> None:
-    target = report.page.locator("#finding-HDM-SP-01")
+    target = report.page.locator("#finding-HDM-ACW-03")
     assert target.get_attribute("open") is None
-    report.page.click(".fix-first a[href='#finding-HDM-SP-01']")
+    report.page.click(".fix-first a[href='#finding-HDM-ACW-03']")
     assert target.get_attribute("open") is not None
     assert target.locator(".code").first.is_visible()
 

@@ -99,7 +99,7 @@ def test_every_finding_is_shown_with_its_details(ordinary: Page) -> None:
 def test_verdict_banner_next_steps_and_consent_link(ordinary: Page) -> None:
     banner = ordinary.find("section", id="verdict")[0]
     assert "Ready via the admin consent workflow" in banner.text
-    assert "Users can request access; a reviewer approves." in banner.text
+    assert "HD Meeting is not consented yet, and that is expected" in banner.text
     assert GLOBAL_CONSENT_STEP in banner.text
     assert next(a.attrs["href"] for a in ordinary.with_class("button")) == samples.CONSENT_URL
 
@@ -119,7 +119,30 @@ def test_accepted_risk_is_shown_and_not_in_fix_first(ordinary: Page) -> None:
     assert "Risk accepted" in acw06.text
     assert "Risk accepted until 2025-06-30 by it-security@contoso.com" in acw06.text
     fix_first = ordinary.with_class("fix-first")[0].text
-    assert "HDM-SP-01" in fix_first and "HDM-ACW-06" not in fix_first
+    assert "HDM-ACW-03" in fix_first and "HDM-ACW-06" not in fix_first
+
+
+def test_not_consented_yet_is_the_open_paths_next_step_not_a_fix_first_failure(ordinary: Page) -> None:
+    # The ordinary tenant is ready via the workflow; SP-01 fails only because nobody approved yet.
+    assert "HDM-SP-01" not in ordinary.with_class("fix-first")[0].text
+    workflow = ordinary.with_class("lane--pass")[0].text
+    assert "Not consented yet — the first approval creates" in workflow and "HDM-SP-01" in workflow
+
+
+def test_consent_paths_lanes_with_states_reasons_and_approvers(ordinary: Page) -> None:
+    lanes = ordinary.find("section", id="paths")[0].text
+    titles = [h.text for h in ordinary.find("h3") if h.attrs.get("id", "").startswith("lane-")]
+    assert titles == ["Consent already granted", "Users consent for themselves",
+                      "Users ask, an approver approves (admin consent workflow)"]
+    states = [" ".join(e.text.split()) for e in ordinary.elements
+              if e.tag == "span" and "pill" in e.attrs.get("class", "") and e.text in ("Open", "Closed", "Unknown")]
+    assert states == ["Closed", "Closed", "Open"]
+    approvers = [" ".join(li.text.split()) for li in ordinary.find("li") if "contoso.com)" in li.text]
+    assert approvers == [
+        "Alice Admin (alice@contoso.com) Cloud Application Administrator",
+        "Pat Pim (pat@contoso.com) Application Administrator via App Approvers <b> activate in PIM first",
+    ]
+    assert "microsoft-user-default-low" in lanes
 
 
 def test_changes_since_the_previous_scan(ordinary: Page) -> None:

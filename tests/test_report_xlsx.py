@@ -18,7 +18,7 @@ from auditor.reporting import build_report
 from tests import report_samples as samples
 from tests.factory import Tenant, default_pack
 
-SHEETS = ["Summary", "Findings", "Changes", "Grants", "Per-user grants", "App permissions", "Reviewers",
+SHEETS = ["Summary", "Paths", "Findings", "Changes", "Grants", "Per-user grants", "App permissions", "Reviewers",
           "Consent requests", "Leftovers", "Sources"]
 TABLE_SHEETS = SHEETS[1:]
 
@@ -170,8 +170,19 @@ def test_large_tables_keep_every_row() -> None:
     assert first["Outside allowed scopes"] == "Files.Read.All"
     assert (second["User id"], second["Outside allowed scopes"]) == ("user-000001", "")
     with zipfile.ZipFile(BytesIO(data)) as archive:
-        sheet = archive.read(f"xl/worksheets/sheet{SHEETS.index('Per-user grants') + 1}.xml").decode()
+        number = workbook(data).sheetnames.index("Per-user grants") + 1
+        sheet = archive.read(f"xl/worksheets/sheet{number}.xml").decode()
     assert '<autoFilter ref="A1:E20001"' in sheet
+
+
+def test_paths_sheet_one_row_per_path_with_reasons_and_approvers(ordinary_bytes: bytes) -> None:
+    paths = pd.read_excel(BytesIO(ordinary_bytes), sheet_name="Paths", keep_default_na=False)
+    assert list(paths.columns) == ["Path", "State", "Why", "Who can approve"]
+    assert list(paths["State"]) == ["Closed", "Closed", "Open"]
+    assert paths["Who can approve"][2].splitlines() == [
+        "Alice Admin (alice@contoso.com): Cloud Application Administrator",
+        "Pat Pim (pat@contoso.com): Application Administrator via App Approvers <b> (activate in PIM first)",
+    ]
 
 
 def test_a_per_user_grant_of_the_app_gets_one_row_with_its_scopes_joined() -> None:

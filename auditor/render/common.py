@@ -16,8 +16,9 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from auditor.drift import ChangeKind, Drift, RuleChange
+from auditor.render.paths import awaiting_consent
 from auditor.report_model import ReportContext
-from auditor.result import Finding, Status, Verdict
+from auditor.result import Finding, Result, Status, Verdict
 from auditor.rulepack import Severity
 from auditor.timestamps import parse_graph_time
 
@@ -54,14 +55,15 @@ VERDICTS = {
     Verdict.READY_VIA_USER_CONSENT: VerdictText(
         "partial",
         "Ready via user consent",
-        "Users can consent to HD Meeting for themselves, because the legacy user consent policy lets "
-        "every user consent to any app. It works, but each user decides alone.",
+        "Users can consent to HD Meeting for themselves: a user consent policy assigned to them admits its "
+        "permissions. It works, but each user decides alone.",
     ),
     Verdict.READY_VIA_WORKFLOW: VerdictText(
         "partial",
         "Ready via the admin consent workflow",
-        "Users can request access; a reviewer approves. Once a reviewer who holds a consent-capable "
-        "role approves, HD Meeting is consented for the whole tenant.",
+        "HD Meeting is not consented yet, and that is expected: users request it at first sign-in and an "
+        "approver (a reviewer who holds a consent-capable role, perhaps after activating it in PIM) "
+        "approves; the first approval consents it for the whole tenant.",
     ),
     Verdict.BLOCKED: VerdictText(
         "blocked",
@@ -71,7 +73,8 @@ VERDICTS = {
     Verdict.UNKNOWN: VerdictText(
         "unknown",
         "Unknown: the scan could not read everything it needs",
-        "Some settings could not be read, so whether HD Meeting can work here is not known.",
+        "No consent path could be proven open, and at least one could not be read: whether HD Meeting can "
+        "work here is not known. The paths below say what was missing.",
     ),
 }
 
@@ -110,9 +113,15 @@ def next_steps(ctx: ReportContext) -> list[str]:
     return [*_verdict_steps(ctx), GLOBAL_CONSENT_STEP]
 
 
-def fix_first(findings: Sequence[Finding]) -> list[Finding]:
-    """The failing and unevaluated findings, most severe first; accepted risks are left out."""
-    open_ = [f for f in findings if f.status in (Status.FAIL, Status.ERROR) and not f.waived]
+def fix_first(result: Result) -> list[Finding]:
+    """The failing and unevaluated findings, most severe first; accepted risks are left out, and so are
+    the rules that fail only because HD Meeting is not consented yet on a tenant where a consent path
+    is open (they are that path's next step, shown with the paths)."""
+    open_ = [
+        f for f in result.findings
+        if f.status in (Status.FAIL, Status.ERROR) and not f.waived
+        and not (f.status is Status.FAIL and awaiting_consent(result, f.rule_id))
+    ]
     return sorted(open_, key=lambda f: (-f.severity.rank, STATUS_ORDER.index(f.status)))
 
 

@@ -39,6 +39,7 @@ from auditor.render.common import (
     parse_time,
     safe_url,
 )
+from auditor.render.paths import awaiting_consent, path_views
 from auditor.render.remediation import Block, remediation_blocks
 from auditor.report_model import ReportContext
 from auditor.resources import REPORTS_DIR
@@ -309,7 +310,7 @@ def _script_hash(script: str) -> str:
 def render_html(ctx: ReportContext) -> str:
     result = ctx.result
     findings = [_finding_view(i, f, ctx) for i, f in enumerate(result.findings)]
-    urgent = fix_first(result.findings)
+    urgent = fix_first(result)
     script = _asset("report.js")
     template = _environment().get_template("report.html.j2")
     return template.render(
@@ -323,6 +324,9 @@ def render_html(ctx: ReportContext) -> str:
         missing_permissions=missing_permissions(ctx),
         unread_sources=[row for row in ctx.tables.sources if row.status != "ok"],
         findings=findings,
+        paths=path_views(result),
+        awaiting=[f.rule_id for f in result.findings
+                  if f.status is Status.FAIL and awaiting_consent(result, f.rule_id)],
         categories=sorted({f.category for f in result.findings}),
         severities=[s.value for s in SEVERITY_ORDER if any(f.severity is s for f in result.findings)],
         statuses=[(s.value, STATUS_LABELS[s]) for s in STATUS_ORDER],

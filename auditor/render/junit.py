@@ -5,6 +5,10 @@ title. A failing rule is a `<failure>` (message, evidence and remediation), an `
 `<error>`, a not-applicable rule `<skipped>`; a failure under an unexpired risk acceptance is
 `<skipped>` too, with the acceptance as the message, since it does not fail the scan either.
 
+A second test suite holds one test case per consent path (DESIGN §5): an open path passes, an
+unknown one is an `<error>`, a closed one a `<failure>` when no path is open (the verdict is
+`blocked` or `unknown`) and `<skipped>` otherwise, since one open path is enough.
+
 Tenant strings are untrusted: ElementTree escapes markup, and characters XML 1.0 cannot carry at all
 (NUL, terminal escapes, lone surrogates) are replaced, so the file always parses.
 """
@@ -16,7 +20,8 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import timezone
 
-from auditor.result import Finding, Result, Status
+from auditor.render.paths import PathView, path_views
+from auditor.result import Finding, PathState, Result, Status
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -51,20 +56,49 @@ def _outcome(case: ET.Element, finding: Finding) -> None:
         _element(case, "skipped", message=finding.message)
 
 
+def _path_outcome(case: ET.Element, view: PathView, another_is_open: bool) -> str:
+    """Record a path's outcome on its test case; the counter it adds to."""
+    reasons = "\n".join(view.reasons)
+    if view.state is PathState.OPEN:
+        return "passed"
+    if view.state is PathState.UNKNOWN:
+        _element(case, "error", reasons, message=f"Unknown: {reasons}", type="not-evaluated")
+        return "errors"
+    if another_is_open:
+        _element(case, "skipped", message=f"Closed, but another path is open: {reasons}")
+        return "skipped"
+    _element(case, "failure", reasons, message=f"Closed: {reasons}", type="consent-path")
+    return "failures"
+
+
+def _counts(tests: int, failures: int, errors: int, skipped: int) -> dict[str, str]:
+    return {"tests": str(tests), "failures": str(failures), "errors": str(errors), "skipped": str(skipped),
+            "time": "0"}
+
+
+def _suite(parent: ET.Element, name: str, generated: str, counts: dict[str, str]) -> ET.Element:
+    return _element(parent, "testsuite", name=name, timestamp=generated, **counts)
+
+
 def render_junit(result: Result) -> bytes:
     findings = result.findings
     waived = sum(f.waived for f in findings)
-    counts = {
-        "tests": str(len(findings)),
-        "failures": str(result.summary.fail - waived),
-        "errors": str(result.summary.error),
-        "skipped": str(result.summary.not_applicable + waived),
-        "time": "0",
-    }
-    suites = ET.Element("testsuites", {"name": "auditor", **counts})
+    rules = _counts(len(findings), result.summary.fail - waived, result.summary.error,
+                    result.summary.not_applicable + waived)
+    views = path_views(result)
+    another_is_open = any(view.state is PathState.OPEN for view in views)
+    tally = {"passed": 0, "failures": 0, "errors": 0, "skipped": 0}
+    path_cases = []
+    for view in views:
+        case = ET.Element("testcase", {"classname": "Consent paths", "name": _xml(view.title), "time": "0"})
+        tally[_path_outcome(case, view, another_is_open)] += 1
+        path_cases.append(case)
+    paths = _counts(len(views), tally["failures"], tally["errors"], tally["skipped"])
+    total = {key: str(int(rules[key]) + int(paths[key])) for key in ("tests", "failures", "errors", "skipped")}
+    suites = ET.Element("testsuites", {"name": "auditor", **total, "time": "0"})
     tenant = result.tenant.display_name or result.tenant.id
     generated = result.generated_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    suite = _element(suites, "testsuite", name=f"{result.rule_pack.id}: {tenant}", timestamp=generated, **counts)
+    suite = _suite(suites, f"{result.rule_pack.id}: {tenant}", generated, rules)
     properties = _element(suite, "properties")
     for name, value in (
         ("tenant.id", result.tenant.id),
@@ -79,5 +113,7 @@ def render_junit(result: Result) -> bytes:
         case = _element(suite, "testcase", classname=finding.category, name=f"{finding.rule_id} {finding.title}",
                         time="0")
         _outcome(case, finding)
+    if views:
+        _suite(suites, f"consent paths: {tenant}", generated, paths).extend(path_cases)
     ET.indent(suites)
     return ET.tostring(suites, encoding="utf-8", xml_declaration=True) + b"\n"

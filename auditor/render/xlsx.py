@@ -47,6 +47,7 @@ from auditor.render.common import (
     safe_url,
     status_label,
 )
+from auditor.render.paths import PathView, path_views
 from auditor.report_model import ReportContext
 from auditor.result import Finding
 
@@ -325,6 +326,24 @@ def _findings(wb: Workbook, ctx: ReportContext) -> None:
     ws.data_validations.append(states)
 
 
+PATH_COLUMNS = (("Path", 34), ("State", 11), ("Why", 90), ("Who can approve", 60))
+
+
+def _path_row(ws: WriteOnlyWorksheet, path: PathView) -> list[Any]:
+    return [
+        cell(ws, path.title, BOLD),
+        cell(ws, path.label, Style(tone=path.tone, bold=True)),
+        cell(ws, "\n".join(path.reasons), WRAP),
+        cell(ws, "\n".join(f"{a.user}: {a.how}" for a in path.approvers), WRAP),
+    ]
+
+
+def _paths(wb: Workbook, ctx: ReportContext) -> None:
+    views = path_views(ctx.result)
+    if views:
+        table_sheet(wb, "Paths", PATH_COLUMNS, lambda ws: (_path_row(ws, view) for view in views))
+
+
 CHANGE_COLUMNS = (("Rule", 13), ("Title", 40), ("Severity", 10), ("Change", 18), ("Before", 14), ("Now", 14),
                   ("Evidence that changed", 40), ("Risk accepted", 14))
 
@@ -377,6 +396,7 @@ def _tenant_rows(spec: TableSpec, ctx: ReportContext) -> RowMaker:
 def render_xlsx(ctx: ReportContext) -> bytes:
     wb = Workbook(write_only=True)
     _summary(wb, ctx)
+    _paths(wb, ctx)
     _findings(wb, ctx)
     if ctx.drift:
         _changes(wb, ctx.drift)
