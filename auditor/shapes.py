@@ -123,12 +123,24 @@ def shape_problem(source: str, data: Any) -> str | None:
     try:
         adapter.validate_python(data, strict=True)
     except ValidationError as exc:
-        return first_error_line(exc)
+        return _naming_the_object(data, exc)
     if source in _KEYED_BY_ID:
         for key, item in data.items():
             if item is not None and str(item["id"]).lower() != key.lower():
                 return f"{key}: the object filed under this id is {item['id']}"
     return None
+
+
+def _naming_the_object(data: Any, exc: ValidationError) -> str:
+    """The first problem, preceded by the id of the list item or mapped object it is in, when it has one."""
+    loc = exc.errors()[0]["loc"]
+    item: Any = None
+    if loc and isinstance(data, list) and isinstance(loc[0], int) and loc[0] < len(data):
+        item = data[loc[0]]
+    elif loc and isinstance(data, dict):
+        item = data.get(loc[0])
+    named = item.get("id") if isinstance(item, dict) else None
+    return f"object {named}: {first_error_line(exc)}" if isinstance(named, str) and named else first_error_line(exc)
 
 
 def checked_sources(sources: dict[str, Source]) -> dict[str, Source]:

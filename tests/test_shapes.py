@@ -75,7 +75,7 @@ def test_a_service_principal_without_appRoleAssignmentRequired_is_an_error(
 
     source = snapshot.source("service_principals")
     assert source.status is SourceStatus.ERROR and source.error.code == "UnexpectedShape"
-    assert "appRoleAssignmentRequired" in source.error.message
+    assert "appRoleAssignmentRequired" in source.error.message and tenant.refs["app"] in source.error.message
     code, statuses = scan(cli, server, tmp_path)
     assert (code, statuses["HDM-SP-03"]) == (3, "error")
 
