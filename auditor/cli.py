@@ -16,7 +16,7 @@ from auditor import __version__
 from auditor import cli_options as opt
 from auditor.cli_options import check_app_id
 from auditor.collect.options import AuthMode, Cloud, LiveOptions
-from auditor.errors import AuditorError, ExitCode, InputError, safe_text
+from auditor.errors import AuditorError, ExitCode, InputError, remember_environment_secrets, safe_text, worst_exit
 from auditor.fleet.command import fleet
 from auditor.rulepack import Severity
 from auditor.tenant_text import printable
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from auditor.drift import Drift
-    from auditor.report_model import ReportContext
     from auditor.rulepack import RulePack
     from auditor.snapshot import Snapshot
 
@@ -97,7 +96,8 @@ def scan(
 
     Exit codes: 0 nothing failing at or above --fail-on; 1 a finding failed at or above it;
     2 usage or input error (nothing written); 3 collection incomplete (sign-in failed, Graph
-    unreachable, or a rule could not be evaluated).
+    unreachable, a rule could not be evaluated, or the tenant's id unknown); 4 reports written but
+    the run could not be stored in --history.
 
     Examples:
 
@@ -111,9 +111,8 @@ def scan(
     """
     from auditor.acceptance import load_acceptances
     from auditor.collect.verbose import verbose_logging
-    from auditor.engine import exit_code
     from auditor.output import write_all
-    from auditor.reporting import Branding, build_report, parse_formats, render
+    from auditor.reporting import Branding, build_report, parse_formats, render, run_exit_code, scan_summary
     from auditor.rulepack import load_rule_pack
 
     live = LiveOptions(tenant_id, client_id, auth, certificate, cloud, graph_url, quiet, timeout, deadline)
@@ -121,40 +120,25 @@ def scan(
     app_id = check_app_id(app_id)
     pack = load_rule_pack(rules)
     acceptances = load_acceptances(exceptions, pack) if exceptions else []
+    not_recorded: AuditorError | None = None
     with verbose_logging(verbose), opt.open_history(history) as store:
         data = _load_snapshot(demo, snapshot, live, pack, app_id)
         previous = store.latest(data.tenant.id) if store else []
         context = build_report(data, pack, app_id, Branding(report_title, prepared_by),
                                acceptances=acceptances, previous=previous[-1] if previous else None)
         write_all(out, render(context, chosen))
-        if store:
-            store.record(context.result)
-    result = context.result
-    code = exit_code(result, fail_on)
+        try:
+            if store:
+                store.record(context.result)
+        except AuditorError as exc:  # after the reports: one line and its own exit code, never 2
+            not_recorded = exc
+    code = run_exit_code(context.result, fail_on)
     if not quiet:
-        _scan_summary(context, out)
+        typer.echo("\n".join(scan_summary(context, out)), err=True)
+    if not_recorded:  # shown even with --quiet: it is why the exit code is 4 (or 3)
+        typer.echo(f"auditor: {not_recorded}", err=True)
+        code = worst_exit((code, not_recorded.exit_code))
     raise typer.Exit(int(code))
-
-
-def _scan_summary(context: ReportContext, out: Path) -> None:
-    from auditor.drift import summary_line
-
-    result = context.result
-    summary = result.summary
-    waived = sum(f.waived for f in result.findings)
-    accepted = f" ({waived} accepted)" if waived else ""
-    typer.echo(
-        f"{printable(result.tenant.display_name or result.tenant.id)}: {result.verdict.value} — "
-        f"{summary.passed} pass, {summary.fail} fail{accepted}, {summary.error} error, "
-        f"{summary.not_applicable} n/a, score {summary.score:g}. Reports in {out}/",
-        err=True,
-    )
-    for finding in result.findings:
-        if finding.accepted and finding.accepted.expired:
-            typer.echo(f"Risk acceptance of {finding.rule_id} expired on {finding.accepted.expires} "
-                       f"(owner: {printable(finding.accepted.owner)}): it counts again.", err=True)
-    if context.drift:
-        typer.echo(summary_line(context.drift), err=True)
 
 
 def _load_snapshot(
@@ -219,8 +203,8 @@ def collect(
         snapshot = _collect(live, pack, app_id)
     write_atomic(out, snapshot.to_json().encode())
     if not quiet:
-        tenant_name = printable(snapshot.tenant.display_name or snapshot.tenant.id)
-        typer.echo(f"Snapshot of {tenant_name} written to {out}", err=True)
+        typer.echo(safe_text(f"Snapshot of {snapshot.tenant.display_name or snapshot.tenant.id} written to {out}"),
+                   err=True)
     unread = [f"{name} ({source.error.describe() if source.error else source.status.value})"
               for name, source in snapshot.sources.items() if not source.ok]
     if unread:  # shown even with --quiet: it is why the exit code is 3
@@ -384,6 +368,7 @@ def main() -> None:
     """Console entry point: expected failures are one line on stderr and a documented exit code; so is
     anything unexpected (a bug), without a traceback that a scheduled job's log would keep."""
     try:
+        remember_environment_secrets()
         app(standalone_mode=True)
     except AuditorError as exc:
         print(f"auditor: {exc}", file=sys.stderr)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import threading
+from collections.abc import Iterable
 from enum import IntEnum
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 # Control characters (newlines, terminal escapes), bidi overrides and Unicode line separators in a
 # message, e.g. from a hostile file or tenant.
@@ -15,25 +19,66 @@ _CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
 _CONTROL_BUT_LINES = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")  # tab and newline kept
 REDACTED = "<redacted>"
 _MIN_SECRET = 8  # shorter values would redact ordinary words ("token", "secret")
-_secrets: set[str] = set()
+_secrets: tuple[str, ...] = ()  # every form of every secret, longest first (so that no part of one survives)
 _secrets_lock = threading.Lock()
 
 
-def remember_secret(value: str) -> None:
-    """Note a client secret, certificate password or token the process holds: `redact` removes it from
-    every error message and log line, whatever library put it there."""
-    if len(value) >= _MIN_SECRET:
+def remember_secret(value: str | None) -> None:
+    """Note a client secret, certificate password, token or database password the process holds: `redact`
+    removes it from every error message, log line and output file, whatever library put it there."""
+    global _secrets
+    if value and len(value) >= _MIN_SECRET:
         with _secrets_lock:
-            _secrets.add(value)
+            _secrets = tuple(sorted({*_secrets, *_forms(value)}, key=len, reverse=True))
+
+
+# Environment variables that hold secrets the process may use: sign-in secrets, tokens, the database password.
+SECRET_ENV_NAMES = ("AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_PASSWORD",
+                    "AUDITOR_ACCESS_TOKEN", "PGPASSWORD")
+TOKEN_ENV_PREFIX = "AUDITOR_TOKEN_"  # a fleet row's token_env names one of these
+
+
+def remember_environment_secrets() -> None:
+    """Remember the secrets the environment hands the process, before any command runs."""
+    for name, value in os.environ.items():
+        if name in SECRET_ENV_NAMES or name.startswith(TOKEN_ENV_PREFIX):
+            remember_secret(value.strip())
+
+
+def _forms(secret: str) -> set[str]:
+    """How a secret may appear in an output: as is, percent-encoded (a URL, either hex case), and escaped
+    inside JSON (also as Jinja's `tojson` writes it), HTML or XML."""
+    from html import escape
+    from urllib.parse import quote, quote_plus
+
+    from markupsafe import escape as jinja_escape
+
+    encoded = quote(secret, safe="")
+    as_json = json.dumps(secret)[1:-1]
+    forms = {secret, encoded, re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), encoded),
+             quote_plus(secret, safe=""), as_json, json.dumps(secret, ensure_ascii=False)[1:-1],
+             escape(secret), escape(secret, quote=False), str(jinja_escape(secret))}
+    forms.add(as_json.translate({ord(c): f"\\u{ord(c):04x}" for c in "<>&'"}))
+    return forms
 
 
 def redact(text: str) -> str:
-    """`text` without any remembered secret (longest first, so that no part of one survives)."""
-    with _secrets_lock:
-        known = sorted(_secrets, key=len, reverse=True)
-    for secret in known:
-        text = text.replace(secret, REDACTED)
+    """`text` without any remembered secret, in any of its forms."""
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
     return text
+
+
+def redact_data(value: Any) -> Any:
+    """A JSON-like value (dicts, lists, strings, nested) with `redact` applied to every string in it, keys too."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact_data(key): redact_data(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_data(item) for item in value]
+    return value
 
 
 def safe_text(text: str, *, keep_lines: bool = False) -> str:
@@ -48,6 +93,16 @@ class ExitCode(IntEnum):
     FINDINGS = 1
     USAGE = 2
     INCOMPLETE = 3
+    NOT_RECORDED = 4  # the reports were written, the run could not be stored in --history
+
+
+# Precedence, least severe first: 2 > 4 > 3 > 1 > 0 (a run whose history is missing must not pass as merely
+# incomplete; nothing outranks "nothing was written").
+EXIT_PRECEDENCE = (ExitCode.OK, ExitCode.FINDINGS, ExitCode.INCOMPLETE, ExitCode.NOT_RECORDED, ExitCode.USAGE)
+
+
+def worst_exit(codes: Iterable[ExitCode]) -> ExitCode:
+    return max(codes, key=EXIT_PRECEDENCE.index, default=ExitCode.OK)
 
 
 class AuditorError(Exception):

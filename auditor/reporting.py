@@ -5,16 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
 from auditor.acceptance import Acceptance, apply_acceptances
 from auditor.app_coverage import for_app
 from auditor.drift import RunState, diff
-from auditor.engine import evaluate_facts
+from auditor.engine import evaluate_facts, exit_code
+from auditor.errors import ExitCode, InputError, safe_text
 from auditor.facts import TenantFacts
 from auditor.report_model import ReportContext
-from auditor.rulepack import RulePack
+from auditor.result import Result, Verdict
+from auditor.rulepack import RulePack, Severity
 from auditor.snapshot import Snapshot
 from auditor.tables import build_tables
+from auditor.tenant_identity import is_identified
 
 
 class ReportFormat(str, Enum):
@@ -50,6 +54,8 @@ def build_report(
     snapshot = for_app(snapshot, app_id or next(iter(pack.parameters.app_ids), None))
     facts = TenantFacts(snapshot, pack.parameters, app_id)
     result = apply_acceptances(evaluate_facts(facts, pack), acceptances)
+    if not is_identified(result.tenant.id):  # whose tenant it is cannot be told: nor can its verdict
+        result = result.model_copy(update={"verdict": Verdict.UNKNOWN})
     return ReportContext(
         result=result,
         tables=build_tables(facts),
@@ -59,6 +65,33 @@ def build_report(
         prepared_by=branding.prepared_by,
         drift=diff(previous, RunState.of(result)) if previous else None,
     )
+
+
+def run_exit_code(result: Result, fail_on: Severity) -> ExitCode:
+    """DESIGN §6's exit code, and 3 for a tenant whose identity is unknown (`/organization` not read and no
+    `--tenant-id`): its verdict is unknown and the history does not store it."""
+    return exit_code(result, fail_on) if is_identified(result.tenant.id) else ExitCode.INCOMPLETE
+
+
+def scan_summary(context: ReportContext, out: Path) -> list[str]:
+    """What `auditor scan` tells the console: the verdict and counts, and what needs a person's attention."""
+    from auditor.drift import summary_line
+
+    result, summary = context.result, context.result.summary
+    waived = sum(f.waived for f in result.findings)
+    accepted = f" ({waived} accepted)" if waived else ""
+    lines = [safe_text(f"{result.tenant.display_name or result.tenant.id}: {result.verdict.value} — "
+                       f"{summary.passed} pass, {summary.fail} fail{accepted}, {summary.error} error, "
+                       f"{summary.not_applicable} n/a, score {summary.score:g}. Reports in {out}/")]
+    if not is_identified(result.tenant.id):
+        lines.append("Tenant identity unknown: /organization could not be read and no --tenant-id was given, "
+                     "so no verdict (exit 3).")
+    lines += [safe_text(f"Risk acceptance of {f.rule_id} expired on {f.accepted.expires} "
+                        f"(owner: {f.accepted.owner}): it counts again.")
+              for f in result.findings if f.accepted and f.accepted.expired]
+    if context.drift:
+        lines.append(summary_line(context.drift))
+    return lines
 
 
 def render(context: ReportContext, formats: Sequence[ReportFormat]) -> dict[str, bytes]:
@@ -84,8 +117,6 @@ def render(context: ReportContext, formats: Sequence[ReportFormat]) -> dict[str,
 
 def parse_formats(value: str) -> list[ReportFormat]:
     """`html,xlsx,json,junit` → formats, in the order given, without repeats."""
-    from auditor.errors import InputError
-
     names = [part.strip().lower() for part in value.split(",") if part.strip()]
     known = {fmt.value: fmt for fmt in ReportFormat}
     unknown = [name for name in names if name not in known]

@@ -148,7 +148,7 @@ def _tenants_csv(host: FakeGraphHost, path: Path) -> dict[str, str]:
         writer.writerow(["name", "tenant_id", "auth", "graph_url", "token_env"])
         for number, graph in enumerate(host.graphs):
             organization = graph.tenant.organization[0]
-            variable = f"BENCH_TOKEN_{number}"
+            variable = f"AUDITOR_TOKEN_BENCH_{number}"
             env[variable] = graph.token
             writer.writerow([f"tenant-{number:03}", organization["id"], "token", graph.base_url, variable])
     return env

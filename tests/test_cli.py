@@ -35,7 +35,7 @@ def _snapshot_with(tmp_path: Path, **changes: object) -> Path:
 def test_demo_scan_writes_three_reports_and_17_findings_in_pack_order(cli: Cli, tmp_path: Path) -> None:
     run = cli("scan", "--demo", "--out", str(tmp_path / "out"))
     assert run.code in (0, 1)
-    assert {p.name for p in (tmp_path / "out").iterdir()} == REPORTS
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {*REPORTS, "auditor-manifest.json"}
     result = json.loads((tmp_path / "out" / "result.json").read_text())
     assert result["schema_version"] == 1
     assert [f["rule_id"] for f in result["findings"]] == [
@@ -69,7 +69,7 @@ def test_format_selects_files_and_a_rerun_removes_the_other_formats_only(cli: Cl
     cli("scan", "--demo", "--out", str(tmp_path))
     run = cli("scan", "--demo", "--out", str(tmp_path), "--format", "json")
     assert run.code in (0, 1)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "result.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["auditor-manifest.json", "notes.txt", "result.json"]
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 

@@ -95,7 +95,7 @@ def test_no_premium_licence_is_told_apart_from_a_failure(cli: Cli, fake_graph: S
 
 # Each new source answering 403 where it decides: never a pass, never "blocked" (DESIGN §5).
 FORBIDDEN_CASES = {
-    "permission_grant_policies": ("legacy_verified_app", r"^/policies/permissionGrantPolicies/",
+    "permission_grant_policies": ("legacy_verified_app", r"/policies/permissionGrantPolicies/",
                                   {"user_consent": "unknown"}, "unknown"),
     "permission_classifications": ("low_policy_all_classified_low", r"delegatedPermissionClassifications",
                                    {"user_consent": "unknown"}, "unknown"),
@@ -123,3 +123,44 @@ def test_a_forbidden_new_source_makes_its_path_unknown_never_open_or_closed(
     reasons = " ".join(r for path in result["paths"].values() for r in path["reasons"])
     assert "Authorization_RequestDenied" in reasons or source in reasons
     assert run.code in (1, 3)
+
+
+def _certified_only_tenant() -> object:
+    """Legacy-like user consent restricted to certified apps: only /beta shows the restriction."""
+    from tests.consent_policies import condition_set, policy
+
+    tenant, _ = CASES["legacy_verified_app"]()
+    tenant.add_policy(policy("certified-only", [condition_set("c-1", permissionType="delegatedUserConsentable",
+                                                              certifiedClientApplicationsOnly=True)]))
+    tenant.set_user_consent("ManagePermissionGrantsForSelf.certified-only")
+    return tenant
+
+
+def test_policies_are_read_from_beta_where_a_certified_only_restriction_shows(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path
+) -> None:
+    server = fake_graph(_certified_only_tenant())
+    cli("collect", *cli_args(server), "--app-id", HDM_APP_ID, "--out", str(tmp_path / "s.json"))
+    snapshot = json.loads((tmp_path / "s.json").read_text())
+    read = snapshot["sources"]["permission_grant_policies"]["data"]["certified-only"]
+    assert read["apiVersion"] == "beta" and read["includes"][0]["certifiedClientApplicationsOnly"] is True
+    assert any(r.path == "/beta/$batch" for r in server.requests)
+    cli("scan", "--snapshot", str(tmp_path / "s.json"), "--app-id", HDM_APP_ID, "--out", str(tmp_path / "out"),
+        "--format", "json")
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    # Certification is not visible: a certified-only condition set never matches (DESIGN §5).
+    assert result["paths"]["user_consent"]["state"] == "closed"
+
+
+def test_without_beta_policies_come_from_v1_and_the_reasons_say_what_is_not_visible(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path
+) -> None:
+    server = fake_graph(_certified_only_tenant())
+    server.serves_beta = False
+    cli("scan", *cli_args(server), "--app-id", HDM_APP_ID, "--out", str(tmp_path), "--format", "json")
+    result = json.loads((tmp_path / "result.json").read_text())
+    # v1.0 omits certifiedClientApplicationsOnly: evaluated without it, and said so.
+    user_consent = result["paths"]["user_consent"]
+    assert user_consent["state"] == "open"
+    assert any("certified-only restriction would not be visible" in r for r in user_consent["reasons"])
+    assert violations(server.requests, server.minted_skiptokens) == []

@@ -96,7 +96,8 @@ def test_reports_and_snapshots_are_private_whatever_the_umask(
     assert (collected.code, scanned.code) == (0, 1), collected.stderr + scanned.stderr
     assert snapshot.read_text().startswith("{") and _mode(snapshot) == 0o600
     written = sorted((tmp_path / "out").iterdir())
-    assert [path.name for path in written] == ["report.html", "report.junit.xml", "report.xlsx", "result.json"]
+    assert [path.name for path in written] == ["auditor-manifest.json", "report.html", "report.junit.xml",
+                                               "report.xlsx", "result.json"]
     assert {_mode(path) for path in written} == {0o600}
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out", "snapshot.json"]  # no temporary file
 
@@ -131,7 +132,8 @@ def test_a_rerun_replaces_the_earlier_run_as_a_whole_and_touches_nothing_else(cl
 
     assert run.code in (0, 1)
     names = sorted(path.name for path in out.iterdir())
-    assert names == sorted(["result.json", "archive", *foreign])  # html, xlsx and junit of the first run: gone
+    # html, xlsx and junit of the first run: gone
+    assert names == sorted(["auditor-manifest.json", "result.json", "archive", *foreign])
     assert (out / "result.json").read_text().startswith("{")
     assert all((out / name).read_bytes() == content for name, content in foreign.items())
     assert (out / "archive" / "result.json").read_text() == "{}"

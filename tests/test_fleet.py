@@ -23,10 +23,9 @@ from openpyxl import load_workbook
 from rich.console import Console
 
 from auditor.collect.options import LiveOptions
-from auditor.errors import ExitCode
+from auditor.errors import ExitCode, worst_exit
 from auditor.fleet import runner
 from auditor.fleet.progress import FleetProgress
-from auditor.fleet.summary import worst_exit
 from auditor.fleet.tenants_file import TenantRow, folder_name
 from tests.conftest import Run
 from tests.fakegraph import scenarios
@@ -86,11 +85,11 @@ def mixed_fleet(
     servers["Forbidden"].fail(r"authorizationPolicy", 403, times=None)
     rows = [{"name": "Fabrikam", "tenant_id": "fabrikam.onmicrosoft.com"}]
     for name, server in servers.items():
-        monkeypatch.setenv(f"TOKEN_{name.upper()}", server.token)
-        rows.append(token_row(name, server, f"TOKEN_{name.upper()}"))
-    monkeypatch.setenv("WRONG_TOKEN", "not-the-token-of-this-tenant")
-    rows.append(token_row("Bad token", servers["Tailspin"], "WRONG_TOKEN"))
-    rows.append(token_row("Down", unused_local_url(), "TOKEN_WINGTIP"))
+        monkeypatch.setenv(f"AUDITOR_TOKEN_{name.upper()}", server.token)
+        rows.append(token_row(name, server, f"AUDITOR_TOKEN_{name.upper()}"))
+    monkeypatch.setenv("AUDITOR_TOKEN_WRONG", "not-the-token-of-this-tenant")
+    rows.append(token_row("Bad token", servers["Tailspin"], "AUDITOR_TOKEN_WRONG"))
+    rows.append(token_row("Down", unused_local_url(), "AUDITOR_TOKEN_WINGTIP"))
     tenants = write_tenants(tmp_path / "tenants.csv", rows)
     out = tmp_path / "fleet"
     run = cli("fleet", str(tenants), "--out", str(out), "--app-id", HDM_APP_ID, "--concurrency", "4",
@@ -133,11 +132,13 @@ def test_each_tenant_gets_the_reports_scan_writes(mixed_fleet: tuple[Run, Path])
     tenants = by_name(fleet_json(out))
     for name in ("Fabrikam", "Northwind", "Tailspin", "Wingtip", "Forbidden"):
         folder = out / name
-        assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.xlsx", "result.json"]
+        assert sorted(p.name for p in folder.iterdir()) == ["auditor-manifest.json", "report.html", "report.xlsx",
+                                                            "result.json"]
         result = json.loads((folder / "result.json").read_text())
         assert (result["verdict"], result["summary"]) == (tenants[name]["verdict"], tenants[name]["summary"])
     assert not (out / "Badtoken").exists() and not (out / "Down").exists()
-    assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["fleet.html", "fleet.json", "fleet.xlsx"]
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["auditor-manifest.json", "fleet.html", "fleet.json",
+                                                                 "fleet.xlsx"]
 
 
 def test_fleet_html_lists_the_worst_first_with_links(mixed_fleet: tuple[Run, Path]) -> None:
@@ -180,24 +181,24 @@ def test_clean_fleet_exits_0(cli: Cli, fake_graph: StartGraph, tmp_path: Path) -
               "--app-id", HDM_APP_ID, "--quiet", "--format", "json")
     assert (run.code, run.stderr) == (0, "")
     assert [t["exit_code"] for t in fleet_json(tmp_path / "out")["tenants"]] == [0, 0]
-    assert sorted(p.name for p in (tmp_path / "out" / "A").iterdir()) == ["result.json"]
+    assert sorted(p.name for p in (tmp_path / "out" / "A").iterdir()) == ["auditor-manifest.json", "result.json"]
 
 
 def test_a_tenant_input_error_gives_exit_2_and_the_others_go_on(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = fake_graph(scenarios.fully_consented())
-    monkeypatch.delenv("UNSET_TOKEN", raising=False)
+    monkeypatch.delenv("AUDITOR_TOKEN_UNSET", raising=False)
     tenants = write_tenants(tmp_path / "t.csv", [
         token_row("Good", server, "AUDITOR_ACCESS_TOKEN"),
-        token_row("No token", server, "UNSET_TOKEN"),
+        token_row("No token", server, "AUDITOR_TOKEN_UNSET"),
         token_row("Down", unused_local_url(), "AUDITOR_ACCESS_TOKEN"),
     ])
     run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--fail-on", "critical", "--quiet")
     assert run.code == ExitCode.USAGE
     tenants_out = by_name(fleet_json(tmp_path / "out"))
     assert tenants_out["Good"]["exit_code"] == 0 and (tmp_path / "out" / "Good" / "report.html").is_file()
-    assert tenants_out["No token"]["exit_code"] == 2 and "UNSET_TOKEN" in tenants_out["No token"]["error"]
+    assert tenants_out["No token"]["exit_code"] == 2 and "AUDITOR_TOKEN_UNSET" in tenants_out["No token"]["error"]
     assert tenants_out["Down"]["exit_code"] == 3
     assert html_names(tmp_path / "out") == ["No token", "Down", "Good"]
 
@@ -242,8 +243,8 @@ def test_each_tenant_graph_sees_only_its_own_token(
         scenarios.fully_consented, scenarios.workflow_only, scenarios.disabled_app, scenarios.legacy_user_consent)]
     rows = []
     for number, server in enumerate(servers[:-1]):
-        monkeypatch.setenv(f"TENANT_{number}_TOKEN", server.token)
-        rows.append(token_row(f"tenant-{number}", server, f"TENANT_{number}_TOKEN"))
+        monkeypatch.setenv(f"AUDITOR_TOKEN_TENANT_{number}", server.token)
+        rows.append(token_row(f"tenant-{number}", server, f"AUDITOR_TOKEN_TENANT_{number}"))
     monkeypatch.setenv("AUDITOR_ACCESS_TOKEN", servers[-1].token)
     rows.append({"name": "default-token", "graph_url": servers[-1].base_url, "auth": "token"})
     meet_before_collecting(monkeypatch, parties=len(servers))
@@ -276,8 +277,8 @@ def test_twenty_tenants_in_one_fleet(cli: Cli, fake_graph: StartGraph, tmp_path:
     rows = []
     for number in range(20):
         server = fake_graph(kinds[number % len(kinds)]())
-        monkeypatch.setenv(f"T{number}", server.token)
-        rows.append(token_row(f"tenant-{number:02}", server, f"T{number}"))
+        monkeypatch.setenv(f"AUDITOR_TOKEN_{number}", server.token)
+        rows.append(token_row(f"tenant-{number:02}", server, f"AUDITOR_TOKEN_{number}"))
     tenants = write_tenants(tmp_path / "t.csv", rows)
     started = time.perf_counter()
     run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--app-id", HDM_APP_ID, "--quiet")
@@ -303,8 +304,8 @@ GOOD = "name,graph_url,auth\nok,http://127.0.0.1:9/v1.0,token\n"
         (GOOD + "B,http://127.0.0.1:9/v1.0,token\nC,http://127.0.0.1:9/v1.0,foo\n", r"row 4: unknown auth 'foo'"),
         ("name,tenant_id,cloud\nA,contoso,mars\n", r"row 2: unknown cloud 'mars'"),
         ("name,tenant_id,app_id\nA,contoso,not-a-guid\n", r"row 2: app_id 'not-a-guid' is not a GUID"),
-        ("name,tenant_id,auth,token_env\nA,contoso,secret,MY_TOKEN\n", r"row 2: token_env goes with auth token"),
-        ("name,tenant_id,auth,token_env\nA,contoso,token,MY TOKEN\n", r"row 2: token_env 'MY TOKEN' is not"),
+        ("name,tenant_id,auth,token_env\nA,contoso,secret,AUDITOR_TOKEN_A\n", r"row 2: token_env goes with auth token"),
+        ("name,tenant_id,auth,token_env\nA,contoso,token,MY TOKEN\n", r"row 2: token_env 'MY TOKEN': name AUDITOR_"),
         ("name,graph_url\nA,http://evil.example.com/v1.0\n", r"row 2: .*plain http is only allowed"),
         ("name,tenant_id\nContoso,a\ncontoso,b\n", r"rows 2 and 3 both write to folder 'contoso'"),
         ("name,tenant_id\n../..,a\n", r"row 2: name '../..' leaves no folder name"),
@@ -423,8 +424,8 @@ def test_fleet_records_history_shows_drift_and_honours_accepted_risks(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = fake_graph(scenarios.disabled_app())  # SP-02 (high) fails: exit 1 without an acceptance
-    monkeypatch.setenv("DISABLED_TOKEN", server.token)
-    tenants = write_tenants(tmp_path / "t.csv", [token_row("disabled", server, "DISABLED_TOKEN")])
+    monkeypatch.setenv("AUDITOR_TOKEN_DISABLED", server.token)
+    tenants = write_tenants(tmp_path / "t.csv", [token_row("disabled", server, "AUDITOR_TOKEN_DISABLED")])
     history = tmp_path / "history.db"
     accepted = tmp_path / "risks.yaml"
     accepted.write_text(

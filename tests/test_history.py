@@ -196,3 +196,24 @@ def test_hostile_tenant_strings_are_stored_and_listed_harmlessly(
     assert "\x1b" not in run.stdout and "\x00" not in run.stdout
     assert "[bold]Corp[/bold]" in run.stdout  # shown as text, not taken as markup
     assert "DROP TABLE auditor_runs" in run.stdout
+
+
+def test_a_password_with_a_raw_at_sign_is_refused_without_showing_any_part_of_it(cli: Cli, tmp_path: Path) -> None:
+    history = f"postgresql://auditor:first-half@second-half@127.0.0.1:{_closed_port()}/auditor"
+    run = _scan(cli, _snapshot(tmp_path, Tenant(), "one"), tmp_path / "out", "--history", history)
+    assert run.code == 2
+    assert run.stderr == ("auditor: history URL postgresql://…: its password holds a raw '@' (write it as %40, or "
+                          "put the password in PGPASSWORD or ~/.pgpass)\n")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_history_url_is_shown_as_sqlalchemy_renders_it_with_the_password_hidden(
+    cli: Cli, tmp_path: Path
+) -> None:
+    port = _closed_port()
+    history = f"postgresql://auditor:s3cret%2Fpw@127.0.0.1:{port}/auditor?password=other-pw&sslmode=disable"
+    run = _scan(cli, _snapshot(tmp_path, Tenant(), "one"), tmp_path / "out", "--history", history)
+    assert run.code == 2
+    assert run.stderr.startswith(f"auditor: history postgresql://auditor:***@127.0.0.1:{port}/auditor?sslmode=disable:"
+                                 " cannot open the history (")
+    assert "s3cret" not in run.stderr and "other-pw" not in run.stderr

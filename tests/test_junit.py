@@ -107,7 +107,7 @@ def test_format_junit_writes_a_private_report_and_a_rerun_without_it_removes_it(
     assert stat.S_IMODE(report.stat().st_mode) == 0o600
     assert ET.parse(report).getroot().tag == "testsuites"
     cli("scan", "--snapshot", str(path), "--out", str(out), "--format", "json")
-    assert sorted(p.name for p in out.iterdir()) == ["result.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["auditor-manifest.json", "result.json"]
 
 
 def _path_cases(result: Result) -> dict[str, ET.Element]:

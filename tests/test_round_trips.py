@@ -1,7 +1,9 @@
 """A full scan of a typical tenant whose lists fit in one page costs at most three sequential rounds
 and at most four HTTP requests to Graph (a `$batch` counts once; issue 6, then issue 10 with PIM,
 custom roles and permission grant policies): one round of independent reads, one round for what
-their ids name, one for what those name. The consent-path tenants are held to the same limit in
+their ids name, one for what those name. Round 2 sends the permission grant policies (request 17) to
+/beta in a `$batch` of their own, beside the v1.0 one: v1.0 does not return
+`certifiedClientApplicationsOnly`. The consent-path tenants are held to the same limit in
 tests/test_consent_paths_live.py.
 
 The counts are exact and deterministic, so any change in how the collector groups its requests
@@ -20,10 +22,14 @@ from pathlib import Path
 
 import pytest
 
+from auditor.collect.live import collect_snapshot
+from auditor.collect.progress import SilentProgress
+from auditor.snapshot import CollectionTarget
 from tests.conftest import Run
 from tests.fakegraph import scenarios
+from tests.fakegraph.consent_scenarios import CASES
 from tests.fakegraph.contract import violations
-from tests.fakegraph.fixtures import cli_args
+from tests.fakegraph.fixtures import cli_args, live_options
 from tests.fakegraph.server import FakeGraph, FakeGraphHost
 from tests.fakegraph.tenant import HDM_APP_ID, FakeTenant
 
@@ -31,13 +37,13 @@ ONE_PAGE = 999  # Graph's largest page: every list of these tenants fits in one
 
 # Scenario → (HTTP requests of a full scan, requests inside them).
 EXPECTED: dict[str, tuple[int, int]] = {
-    "deleted_reviewer": (2, 24),
-    "disabled_app": (2, 23),
-    "fully_consented": (2, 23),
-    "legacy_user_consent": (2, 23),
-    "lookalikes_and_leftovers": (2, 26),
-    "many_objects": (6, 100),
-    "workflow_only": (3, 30),
+    "deleted_reviewer": (3, 24),
+    "disabled_app": (3, 23),
+    "fully_consented": (3, 23),
+    "legacy_user_consent": (3, 23),
+    "lookalikes_and_leftovers": (3, 26),
+    "many_objects": (7, 100),
+    "workflow_only": (4, 30),
 }
 TYPICAL_LIMIT = 4  # HTTP requests; rounds ≤ 3
 
@@ -66,7 +72,7 @@ def test_full_scan_round_trips(
     assert json.loads((tmp_path / "result.json").read_text())["summary"]["error"] == 0
     assert violations(server.requests, server.minted_skiptokens) == []
     assert not any("$skiptoken" in r.params for r in server.requests)  # every list in one page
-    sub_requests = sum(r.in_batch or r.path != "/$batch" for r in server.requests)
+    sub_requests = sum(r.in_batch or r.path not in ("/$batch", "/beta/$batch") for r in server.requests)
     assert (server.http_requests, sub_requests) == EXPECTED[name]
 
 
@@ -95,4 +101,30 @@ def test_tenants_behind_one_host_count_their_own_requests_and_wait_their_latency
 
     assert len({graph.base_url for graph in graphs}) == 2
     assert [graph.http_requests for graph in graphs] == [EXPECTED["fully_consented"][0], EXPECTED["workflow_only"][0]]
-    assert elapsed[0] >= EXPECTED["fully_consented"][0] * latency
+    # Two sequential rounds, each waiting the latency; round 2's /beta $batch waits beside the v1.0 one.
+    assert elapsed[0] >= 2 * latency
+
+
+class _RoundCounter(SilentProgress):
+    def __init__(self) -> None:
+        self.rounds = 0
+
+    def round(self, number: int, what: str) -> None:
+        self.rounds = number
+
+
+def _typical() -> dict[str, Callable[[], FakeTenant]]:
+    tenants = {name: build for name, build in _scenarios().items() if name != "many_objects"}
+    tenants.update({f"consent:{name}": (lambda build=build: build()[0]) for name, build in CASES.items()})
+    return tenants
+
+
+@pytest.mark.parametrize("name", sorted(_typical()))
+def test_a_typical_tenant_takes_at_most_three_rounds_and_four_http_requests(
+    name: str, fake_graph: Callable[..., FakeGraph]
+) -> None:
+    server = fake_graph(_typical()[name](), page_size=ONE_PAGE)
+    counter = _RoundCounter()
+    collect_snapshot(live_options(server), CollectionTarget(app_id=HDM_APP_ID), progress=counter)
+    assert counter.rounds <= 3
+    assert server.http_requests <= TYPICAL_LIMIT

@@ -4,11 +4,17 @@ history, fleet files), whatever the command and however it ends."""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+import zipfile
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
+import psycopg
 import pytest
 from azure.core.pipeline.policies import RetryPolicy
 from cryptography import x509
@@ -17,18 +23,25 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from auditor.collect.verbose import scrub, verbose_logging
+from auditor.resources import DEMO_SNAPSHOT
 from tests.conftest import Run
 from tests.fakegraph import scenarios
 from tests.fakegraph.fixtures import cli_args
 from tests.fakegraph.server import FakeGraph, unused_local_url
 from tests.fakegraph.tenant import HDM_APP_ID
 
+if TYPE_CHECKING:
+    from tests.postgres import Server
+
+pytest_plugins = ["tests.postgres"]
+
 Cli = Callable[..., Run]
 StartGraph = Callable[..., FakeGraph]
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.known-test-token.c2lnbmF0dXJl"
 SECRET = "Kq8~known-client-secret-value-0123456789"
-PASSWORD = "known-certificate-password-42"
-SECRETS = (TOKEN, SECRET, PASSWORD)
+PASSWORD = "known-certificate-password/42"
+DB_PASSWORD = "known-db@pass/word:7"
+SECRETS = (TOKEN, SECRET, PASSWORD, DB_PASSWORD)
 TENANT = "11111111-1111-4111-8111-111111111111"
 CLIENT = "22222222-2222-4222-8222-222222222222"
 
@@ -60,6 +73,26 @@ def no_sign_in_service(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(RetryPolicy, "sleep", lambda *args, **kwargs: None)
 
 
+def forms(secret: str) -> set[str]:
+    """A secret as it may reach an output: as is, percent-encoded (either hex case), escaped in JSON."""
+    encoded = quote(secret, safe="")
+    return {secret, encoded, re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), encoded), json.dumps(secret)[1:-1]}
+
+
+def echoing(*secrets: str) -> str:
+    """A Graph error message that echoes secrets raw, percent-encoded in a URL and inside nested JSON."""
+    return "; ".join(f"Denied: Bearer {s} see https://graph.local/err?t={quote(s, safe='')} "
+                     f"{json.dumps({'inner': {'detail': json.dumps({'auth': s})}})}" for s in secrets)
+
+
+def texts(path: Path) -> list[bytes]:
+    """A file's bytes; for a workbook (a zip), the bytes of each of its parts."""
+    if path.suffix == ".xlsx":
+        with zipfile.ZipFile(path) as workbook:
+            return [workbook.read(name) for name in workbook.namelist()]
+    return [path.read_bytes()]
+
+
 def _every_command(cli: Cli, server: FakeGraph, tmp_path: Path) -> list[Run]:
     live = [*cli_args(server), "--app-id", HDM_APP_ID, "--verbose"]
     history = ["--history", str(tmp_path / "history.db")]
@@ -67,6 +100,10 @@ def _every_command(cli: Cli, server: FakeGraph, tmp_path: Path) -> list[Run]:
     certificate = str(_certificate(tmp_path / "auditor.pem"))
     sign_in = ["--tenant-id", TENANT, "--client-id", CLIENT, "--graph-url", server.base_url, "--verbose"]
     (tmp_path / "tenants.csv").write_text(f"name,graph_url,auth\nfabrikam,{server.base_url},token\n")
+    (tmp_path / "stolen.csv").write_text(f"name,graph_url,auth,token_env\nx,{server.base_url},token,PGPASSWORD\n")
+    closed = unused_local_url().split("//")[1].split("/")[0]
+    database = f"postgresql://auditor:{quote(DB_PASSWORD, safe='')}@{closed}/auditor"
+    raw_at = f"postgresql://auditor:{DB_PASSWORD}@{closed}/auditor"
     return [
         cli("scan", *live, "--out", str(tmp_path / "live-1"), *history),
         cli("scan", *live, "--out", str(tmp_path / "live-2"), *history),
@@ -81,6 +118,9 @@ def _every_command(cli: Cli, server: FakeGraph, tmp_path: Path) -> list[Run]:
         cli("scan", "--auth", "secret", *sign_in, "--out", str(tmp_path / "secret")),
         cli("scan", "--auth", "certificate", "--certificate", certificate, *sign_in, "--out", str(tmp_path / "cert")),
         cli("collect", "--auth", "certificate", "--certificate", certificate, *sign_in, "--out", snapshot + ".2"),
+        cli("scan", "--demo", "--out", str(tmp_path / "pg"), "--history", database),
+        cli("history", "--history", raw_at),
+        cli("fleet", str(tmp_path / "stolen.csv"), "--out", str(tmp_path / "stolen")),
     ]
 
 
@@ -89,24 +129,32 @@ def test_no_secret_in_any_output_or_file_of_any_command(
 ) -> None:
     monkeypatch.setenv("AZURE_CLIENT_SECRET", SECRET)
     monkeypatch.setenv("AZURE_CLIENT_CERTIFICATE_PASSWORD", PASSWORD)
+    monkeypatch.setenv("PGPASSWORD", DB_PASSWORD)
     server = fake_graph(scenarios.workflow_only(), token=TOKEN, page_size=2)
     server.fail(r"^/organization", 429, retry_after=0, where="batch")  # a retry in the log
-    server.fail(r"^/policies/authorizationPolicy", 403, times=None, message=f"Denied: Bearer {TOKEN}")  # echoed
+    # Graph echoing secrets: in the error code, and in the message raw, percent-encoded and in nested JSON.
+    server.fail(r"^/policies/authorizationPolicy", 403, times=None, code=f"Forbidden{TOKEN}",
+                message=echoing(TOKEN, SECRET, PASSWORD, DB_PASSWORD))
 
     runs = _every_command(cli, server, tmp_path)
 
-    assert [run.code for run in runs] == [3, 3, 3, 3, 1, 0, 0, 0, 0, 3, 3, 3, 3], [run.stderr for run in runs]
+    assert [run.code for run in runs] == [3, 3, 3, 3, 1, 0, 0, 0, 0, 3, 3, 3, 3, 2, 2, 2], [r.stderr for r in runs]
     assert "'authorization': '<redacted>'" in runs[0].stderr  # the log shows the header, not its value
+    assert '"error_code": "Forbidden<redacted>"' in (tmp_path / "live-1" / "result.json").read_text()
     assert "HTTP 429 on GET /organization: attempt 2" in runs[0].stderr  # and the retries
-    assert "sign-in failed" in runs[-1].stderr
+    assert "sign-in failed" in runs[12].stderr
+    assert "token_env 'PGPASSWORD'" in runs[-1].stderr and not (tmp_path / "stolen").exists()
+    assert all(request.authorization == f"Bearer {TOKEN}" for request in server.requests)
+    every_form = [form for secret in SECRETS for form in forms(secret)]
     for run in runs:
-        for secret in SECRETS:
-            assert secret not in run.stdout and secret not in run.stderr
-    files = [path for path in tmp_path.rglob("*") if path.is_file()]
-    assert len(files) > 20
+        for form in every_form:
+            assert form not in run.stdout and form not in run.stderr, (form, run.stderr)
+    files = [path for path in tmp_path.rglob("*") if path.is_file() and path.suffix not in (".pem", ".csv")]
+    assert len(files) > 25
+    assert any(path.parent.name == "fleet" and path.suffix == ".xlsx" for path in files)
     for path in files:
-        content = path.read_bytes()
-        assert not any(secret.encode() in content for secret in SECRETS), path
+        for content in texts(path):
+            assert not any(form.encode() in content for form in every_form), path
 
 
 def test_a_token_the_http_library_would_quote_is_refused_without_showing_it(
@@ -146,3 +194,49 @@ def test_the_verbose_log_scrubs_what_a_library_logs(capsys: pytest.CaptureFixtur
 )
 def test_scrub(line: str, shown: str) -> None:
     assert scrub(line) == shown
+
+
+@pytest.mark.parametrize("variable", ["AZURE_CLIENT_SECRET", "PGPASSWORD", "HOME", "AUDITOR_TOKENS"])
+def test_a_fleet_row_may_only_name_a_token_variable(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    server = fake_graph(scenarios.fully_consented())
+    monkeypatch.setenv(variable, SECRET)
+    tenants = tmp_path / "tenants.csv"
+    tenants.write_text(f"name,graph_url,auth,token_env\nx,{server.base_url},token,{variable}\n")
+
+    run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"))
+
+    assert run.code == 2
+    assert run.stderr == (f"auditor: {tenants} row 2: token_env '{variable}': name AUDITOR_ACCESS_TOKEN or a "
+                          "variable whose name starts with AUDITOR_TOKEN_ (then letters, digits, _)\n")
+    assert server.requests == [] and not (tmp_path / "out").exists()
+
+
+def test_the_database_password_is_redacted_from_every_output_and_the_history(
+    cli: Cli, tmp_path: Path, postgres_server: Server
+) -> None:
+    url = postgres_server.create_database()  # trust authentication: any password is accepted
+    with_password = url.replace("postgres@", f"postgres:{quote(DB_PASSWORD, safe='')}@")
+    snapshot = json.loads(DEMO_SNAPSHOT.read_text())
+    snapshot["tenant"]["display_name"] = f"Contoso {DB_PASSWORD} Ltd"  # tenant data that happens to hold it
+    path = tmp_path / "snapshot.json"
+    path.write_text(json.dumps(snapshot))
+
+    runs = [
+        cli("scan", "--snapshot", str(path), "--out", str(tmp_path / "out"), "--format", "html,xlsx,json,junit",
+            "--history", with_password),
+        cli("history", "--history", with_password),
+        cli("diff", "--history", with_password, "--tenant", snapshot["tenant"]["id"]),
+    ]
+
+    assert [run.code for run in runs] == [1, 0, 0], [run.stderr for run in runs]
+    assert "Contoso <redacted> Ltd" in runs[0].stderr
+    every_form = forms(DB_PASSWORD)
+    for run in runs:
+        assert not any(form in run.stdout + run.stderr for form in every_form)
+    for file in (tmp_path / "out").iterdir():
+        for content in texts(file):
+            assert not any(form.encode() in content for form in every_form), file
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT tenant_name FROM auditor_runs").fetchall() == [("Contoso <redacted> Ltd",)]

@@ -19,7 +19,9 @@ A principal without an expanded `principal` is looked up as a user first; on 404
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from auditor.collect import graph_requests as req
@@ -53,8 +55,10 @@ class TenantCollector:
         target: CollectionTarget,
         consent_capable_role_ids: Sequence[str],
         progress: CollectionProgress,
+        beta_runner: BatchRunner | None = None,
     ) -> None:
         self._runner = runner
+        self._beta_runner = beta_runner  # the /beta version of the base URL, when there is one
         self._target = target
         self._role_ids = [role_id.lower() for role_id in consent_capable_role_ids]
         self._progress = progress
@@ -85,11 +89,20 @@ class TenantCollector:
         while pending:
             number += 1
             self._progress.round(number, ", ".join(dict.fromkeys(r.kind.source.replace("_", " ") for r in pending)))
-            outcomes = await self._runner.run(pending)
+            outcomes = await self._run(pending)
             # Service principals and reviewers first: what the rest leads to depends on them.
             ordered = sorted(outcomes.items(), key=lambda pair: pair[0].kind not in _FIRST)
             pending = self._new([follow for request, outcome in ordered for follow in self._absorb(request, outcome)])
         return self._sources()
+
+    async def _run(self, pending: list[GraphRequest]) -> dict[GraphRequest, Outcome]:
+        """One round: v1.0 and /beta requests in their own $batch calls, at the same time."""
+        beta = [request for request in pending if request.beta]
+        if not beta or self._beta_runner is None:
+            return await self._runner.run(pending)
+        current = [request for request in pending if not request.beta]
+        both = await asyncio.gather(self._runner.run(current), self._beta_runner.run(beta))
+        return {**both[0], **both[1]}
 
     def tenant(self, fallback_id: str | None, cloud: str) -> Tenant:
         organizations = self._objects.get("organization") or [{}]
@@ -153,7 +166,7 @@ class TenantCollector:
         elif kind is Kind.ROLE_DEFINITIONS:
             return self._absorb_role_definitions(value)
         elif kind in (Kind.POLICY_INCLUDES, Kind.POLICY_EXCLUDES):
-            self._absorb_policy_part(key, "includes" if kind is Kind.POLICY_INCLUDES else "excludes", value)
+            self._absorb_policy_part(request, value)
         elif kind is Kind.PERMISSION_CLASSIFICATIONS:
             self._classifications = value
         elif kind is Kind.CONSENT_REQUESTS:
@@ -170,6 +183,8 @@ class TenantCollector:
                 f"({NO_PREMIUM_LICENSE}): there are no eligible assignments"
             )
             return []
+        if request.beta:  # /beta not served here (a proxy, a replay) or refused: ask v1.0 instead
+            return [replace(request, beta=False)]
         if error.http_status == 404 and kind in (Kind.POLICY_INCLUDES, Kind.POLICY_EXCLUDES):
             self._policies[key] = None  # the assigned or named policy does not exist
             return []
@@ -210,14 +225,18 @@ class TenantCollector:
 
     def _policy_requests(self, policy_ids: Iterable[str]) -> list[GraphRequest]:
         valid = [policy_id for policy_id in policy_ids if req.is_policy_id(policy_id)]
-        return [request for policy_id in valid for request in req.permission_grant_policy(policy_id)]
+        beta = self._beta_runner is not None
+        return [request for policy_id in valid for request in req.permission_grant_policy(policy_id, beta=beta)]
 
-    def _absorb_policy_part(self, policy_id: str, part: str, conditions: list[Any]) -> None:
-        if policy_id in self._policies and self._policies[policy_id] is None:
+    def _absorb_policy_part(self, request: GraphRequest, conditions: list[Any]) -> None:
+        """One half of a policy; `apiVersion` is "beta" only when both halves came from /beta."""
+        version = "beta" if request.beta else "v1.0"
+        policy = self._policies.setdefault(request.key, {"id": request.key, "apiVersion": version})
+        if policy is None:
             return  # the other half said 404
-        policy = self._policies.setdefault(policy_id, {"id": policy_id, "apiVersion": "v1.0"})
-        if policy is not None:
-            policy[part] = conditions
+        policy["includes" if request.kind is Kind.POLICY_INCLUDES else "excludes"] = conditions
+        if version == "v1.0":
+            policy["apiVersion"] = version
 
     def _absorb_role_definitions(self, definitions: list[Any]) -> list[GraphRequest]:
         """Custom roles that may grant consent for all users: their holders and their policies."""

@@ -72,6 +72,7 @@ class GraphRequest:
     kind: Kind
     url: str  # relative to the Graph base URL
     key: str = ""  # the id or name the request is about
+    beta: bool = False  # sent to the /beta version of the base URL (request 17 only)
 
 
 def _filter(expression: str) -> str:
@@ -144,19 +145,22 @@ def group_members(group_id: str, transitive: bool = True) -> GraphRequest:
     return GraphRequest(kind, f"/groups/{group_id}/{segment}?$select={USER_SELECT}&$top={MAX_PAGE}", group_id)
 
 
-def role_assignments(role_definition_id: str) -> GraphRequest:
-    """Active holders of a role, each with its principal expanded (tells user from group in one round)."""
+def _role_holders(kind: Kind, path: str, role_definition_id: str) -> GraphRequest:
     role_id = _guid(role_definition_id)
-    url = f"/roleManagement/directory/roleAssignments?{_filter(f'roleDefinitionId eq {_literal(role_id)}')}"
-    return GraphRequest(Kind.ROLE_ASSIGNMENTS, url + "&$expand=principal", role_id)
+    url = f"{path}?{_filter(f'roleDefinitionId eq {_literal(role_id)}')}&$expand=principal"
+    return GraphRequest(kind, url, role_id)
+
+
+def role_assignments(role_definition_id: str) -> GraphRequest:
+    """Active holders of a role (request 11), each with its principal expanded (tells user from group
+    in one round)."""
+    return _role_holders(Kind.ROLE_ASSIGNMENTS, "/roleManagement/directory/roleAssignments", role_definition_id)
 
 
 def role_eligibilities(role_definition_id: str) -> GraphRequest:
     """PIM-eligible holders of a role (request 15), principals expanded."""
-    role_id = _guid(role_definition_id)
-    expression = _filter(f"roleDefinitionId eq {_literal(role_id)}")
-    url = f"/roleManagement/directory/roleEligibilityScheduleInstances?{expression}&$expand=principal"
-    return GraphRequest(Kind.ROLE_ELIGIBILITIES, url, role_id)
+    path = "/roleManagement/directory/roleEligibilityScheduleInstances"
+    return _role_holders(Kind.ROLE_ELIGIBILITIES, path, role_definition_id)
 
 
 def custom_role_definitions() -> GraphRequest:
@@ -173,14 +177,15 @@ def is_policy_id(value: object) -> bool:
     return isinstance(value, str) and bool(_POLICY_ID.match(value))
 
 
-def permission_grant_policy(policy_id: str) -> list[GraphRequest]:
-    """The `includes` and `excludes` condition sets of a permission grant policy (request 17)."""
+def permission_grant_policy(policy_id: str, *, beta: bool) -> list[GraphRequest]:
+    """The `includes` and `excludes` condition sets of a permission grant policy (request 17); from
+    /beta when `beta`, since v1.0 does not return `certifiedClientApplicationsOnly`."""
     if not is_policy_id(policy_id):
         raise ValueError(f"not a permission grant policy id: {policy_id!r}")
     key = policy_id.lower()
     base = f"/policies/permissionGrantPolicies/{quote(policy_id, safe='')}"
-    return [GraphRequest(Kind.POLICY_INCLUDES, f"{base}/includes", key),
-            GraphRequest(Kind.POLICY_EXCLUDES, f"{base}/excludes", key)]
+    return [GraphRequest(Kind.POLICY_INCLUDES, f"{base}/includes", key, beta),
+            GraphRequest(Kind.POLICY_EXCLUDES, f"{base}/excludes", key, beta)]
 
 
 def permission_classifications(sp_id: str) -> GraphRequest:

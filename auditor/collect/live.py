@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from azure.core.credentials import TokenCredential
@@ -29,6 +30,7 @@ from auditor.reviewer_query import is_guid
 from auditor.rulepack import RulePack
 from auditor.shapes import checked_sources
 from auditor.snapshot import CollectionTarget, Snapshot, ToolInfo
+from auditor.tenant_identity import identify
 
 # Global Administrator, Privileged Role Administrator, Cloud Application Administrator,
 # Application Administrator (DESIGN §4).
@@ -62,14 +64,21 @@ def collect_snapshot(
     credential = build_credential(options, endpoints)
     progress = progress or make_progress(options.quiet)
     try:
-        return asyncio.run(
+        return _identified(asyncio.run(
             _collect(options, endpoints, credential, target, consent_capable_role_ids, retry_policy, progress)
-        )
+        ), options.tenant_id)
     finally:
         progress.close()
         close = getattr(credential, "close", None)
         if callable(close):
             close()
+
+
+def _identified(snapshot: Snapshot, given: str | None) -> Snapshot:
+    """The tenant id /organization gave; else `--tenant-id` when it is a GUID or a domain name (the collector
+    takes any value given); else `unknown`."""
+    tenant = snapshot.tenant.model_copy(update={"id": identify(snapshot.tenant.id, given)})
+    return snapshot.model_copy(update={"tenant": tenant})
 
 
 def collect_for_pack(
@@ -87,6 +96,21 @@ def collect_for_pack(
     return collect_snapshot(options, target, roles, progress=progress)
 
 
+def _client(
+    options: LiveOptions, endpoints: Endpoints, credential: TokenCredential, budget: WaitBudget,
+    progress: CollectionProgress,
+) -> GraphClient:
+    return GraphClient(
+        credential,
+        endpoints,
+        scopes=token_scopes(options, endpoints),
+        token_options=token_request_options(options),
+        timeout=options.timeout,
+        budget=budget,
+        reporter=progress,
+    )
+
+
 async def _collect(
     options: LiveOptions,
     endpoints: Endpoints,
@@ -97,22 +121,19 @@ async def _collect(
     progress: CollectionProgress,
 ) -> Snapshot:
     budget = WaitBudget(retry_policy or RetryPolicy())
-    client = GraphClient(
-        credential,
-        endpoints,
-        scopes=token_scopes(options, endpoints),
-        token_options=token_request_options(options),
-        timeout=options.timeout,
-        budget=budget,
-        reporter=progress,
-    )
+    clients = [_client(options, endpoints, credential, budget, progress)]
+    if endpoints.graph_url.endswith("/v1.0"):  # request 17 reads /beta: v1.0 omits certifiedClientApplicationsOnly
+        beta = replace(endpoints, graph_url=endpoints.graph_url.removesuffix("/v1.0") + "/beta")
+        clients.append(_client(options, beta, credential, budget, progress))
     collected_at = datetime.now(timezone.utc)
     try:
-        runner = BatchRunner(client, budget, progress, Deadline(options.deadline))
-        collector = TenantCollector(runner, target, consent_capable_role_ids, progress)
+        deadline = Deadline(options.deadline)
+        runner, *beta_runner = [BatchRunner(client, budget, progress, deadline) for client in clients]
+        collector = TenantCollector(runner, target, consent_capable_role_ids, progress, *beta_runner)
         sources = await collector.collect()
     finally:
-        await client.aclose()
+        for client in clients:
+            await client.aclose()
     return Snapshot(
         tool=ToolInfo(version=__version__),
         collected_at=collected_at,

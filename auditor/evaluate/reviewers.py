@@ -151,31 +151,34 @@ class Reviewers:
             return ResolvedReviewer(query_text, query.kind, query.id, None, None,
                                     f"source '{missing.name}' was not read", Members(missing=missing))
 
+    def _lookup(self, query: str, kind: ReviewerKind, object_id: str, source: str) -> ResolvedReviewer | GraphObject:
+        """The user or group a reviewer names, or the reviewer it resolves to when there is none."""
+        found = self.facts.read(source)
+        noun = kind.value
+        if object_id not in found:
+            return ResolvedReviewer(query, kind, object_id, None, None, f"{noun} was not collected")
+        if found[object_id] is None:
+            return ResolvedReviewer(query, kind, object_id, None, False, f"{noun} not found (deleted?)")
+        return found[object_id]
+
     def _resolve_user(self, query: str, user_id: str) -> ResolvedReviewer:
-        users = self.facts.read("users")
-        kind = ReviewerKind.USER
-        if user_id not in users:
-            return ResolvedReviewer(query, kind, user_id, None, None, "user was not collected")
-        user = users[user_id]
-        if user is None:
-            return ResolvedReviewer(query, kind, user_id, None, False, "user not found (deleted?)")
-        label, members = user_label(user), self.directory.principal_users(user_id)
+        user = self._lookup(query, ReviewerKind.USER, user_id, "users")
+        if isinstance(user, ResolvedReviewer):
+            return user
+        members = self.directory.principal_users(user_id)
         reasons = {False: "user is disabled", None: "user was returned with limited information (no "
                    "accountEnabled): the scanner lacks User.Read.All or Directory.Read.All", True: ""}
-        return ResolvedReviewer(query, kind, user_id, label, members.state, reasons[members.state], members)
+        return ResolvedReviewer(query, ReviewerKind.USER, user_id, user_label(user), members.state,
+                                reasons[members.state], members)
 
     def _resolve_group(self, query: str, group_id: str) -> ResolvedReviewer:
-        groups = self.facts.read("groups")
-        kind = ReviewerKind.GROUP
-        if group_id not in groups:
-            return ResolvedReviewer(query, kind, group_id, None, None, "group was not collected")
-        group = groups[group_id]
-        if group is None:
-            return ResolvedReviewer(query, kind, group_id, None, False, "group not found (deleted?)")
+        group = self._lookup(query, ReviewerKind.GROUP, group_id, "groups")
+        if isinstance(group, ResolvedReviewer):
+            return group
         members = self.directory.group_users(group_id)
         reason = _members_reason(members, "group has no enabled user member")
-        return ResolvedReviewer(query, kind, group_id, text(group, "displayName") or group_id, members.state,
-                                reason, members)
+        return ResolvedReviewer(query, ReviewerKind.GROUP, group_id, text(group, "displayName") or group_id,
+                                members.state, reason, members)
 
     def _resolve_role(self, query: str, role_id: str) -> ResolvedReviewer:
         label = self.facts.role_names.get(role_id, role_id)

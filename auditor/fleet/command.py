@@ -50,7 +50,7 @@ def fleet(
     reports to DIR/<name or tenant_id>/ as 'auditor scan' would, plus fleet.json, fleet.html (worst first)
     and fleet.xlsx.
 
-    Exit code: the most severe over all tenants (2 > 3 > 1 > 0, as for scan); 2 and nothing written
+    Exit code: the most severe over all tenants (2 > 4 > 3 > 1 > 0, as for scan); 2 and nothing written
     when the tenants file is unreadable or invalid. A tenant that fails is reported; the others go on.
 
     Example:
@@ -59,9 +59,9 @@ def fleet(
     """
     from auditor.acceptance import load_acceptances
     from auditor.collect.clouds import resolve_endpoints
+    from auditor.errors import worst_exit
     from auditor.fleet.progress import FleetProgress
     from auditor.fleet.runner import FleetJob, run_fleet
-    from auditor.fleet.summary import worst_exit
     from auditor.fleet.tenants_file import load_tenants
     from auditor.reporting import Branding, parse_formats
     from auditor.rulepack import load_rule_pack
@@ -94,11 +94,11 @@ def _write_fleet_files(out: Path, outcomes: list[TenantOutcome]) -> None:
         "fleet.html": render_fleet_html(outcomes).encode(),
         "fleet.xlsx": render_fleet_xlsx(outcomes),
     }
-    write_all(out, files, stale=())  # the fleet folder holds tenant folders: remove nothing else
+    write_all(out, files)  # beside the tenant folders, which have their own manifests
 
 
 def _print_summary(outcomes: list[TenantOutcome], out: Path) -> None:
-    from auditor.fleet.summary import EXIT_PRECEDENCE
+    from auditor.errors import EXIT_PRECEDENCE
     from auditor.render.fleet_html import EXIT_LABELS
 
     codes = Counter(outcome.exit_code for outcome in outcomes)

@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING
 from auditor.acceptance import Acceptance
 from auditor.collect import collect_for_pack
 from auditor.collect.progress import SilentProgress
-from auditor.engine import exit_code
-from auditor.errors import AuditorError, CollectionError, ExitCode
+from auditor.errors import AuditorError, CollectionError, ExitCode, worst_exit
 from auditor.fleet.tenants_file import TenantRow
 from auditor.output import write_all
 from auditor.report_model import ReportContext
-from auditor.reporting import Branding, ReportFormat, build_report, render
+from auditor.reporting import Branding, ReportFormat, build_report, render, run_exit_code
 from auditor.result import Result, Status
 from auditor.rulepack import RulePack, Severity
 
@@ -54,8 +53,8 @@ class TenantOutcome:
 
     @property
     def failed(self) -> bool:
-        """Not fully audited: bad input for this tenant, or collection incomplete."""
-        return self.exit_code in (ExitCode.USAGE, ExitCode.INCOMPLETE)
+        """Not fully audited: bad input for this tenant, collection incomplete, or the run not in the history."""
+        return self.exit_code in (ExitCode.USAGE, ExitCode.INCOMPLETE, ExitCode.NOT_RECORDED)
 
 
 def incomplete_note(context: ReportContext) -> str:
@@ -84,12 +83,15 @@ def scan_tenant(tenant: TenantRow, job: FleetJob) -> TenantOutcome:
     result = context.result
     try:
         write_all(job.out / tenant.folder, files)
-        if job.history:
-            job.history.record(result)
     except AuditorError as exc:
         return TenantOutcome(tenant, exc.exit_code, result, str(exc))
-    code = exit_code(result, job.fail_on)
+    code = run_exit_code(result, job.fail_on)
     note = incomplete_note(context) if code is ExitCode.INCOMPLETE else None
+    try:
+        if job.history:
+            job.history.record(result)
+    except AuditorError as exc:  # the reports are written: the tenant keeps them, its outcome says why
+        code, note = worst_exit((code, exc.exit_code)), "; ".join(filter(None, (note, str(exc))))
     return TenantOutcome(tenant, code, result, note, tuple(files))
 
 

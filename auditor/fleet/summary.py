@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from auditor.errors import ExitCode
+from auditor.errors import EXIT_PRECEDENCE
 from auditor.fleet.runner import TenantOutcome
 from auditor.result import Summary, Verdict
 
 FLEET_SCHEMA_VERSION = 1
-# DESIGN §6 precedence, least severe first: 2 > 3 > 1 > 0.
-EXIT_PRECEDENCE = (ExitCode.OK, ExitCode.FINDINGS, ExitCode.INCOMPLETE, ExitCode.USAGE)
 # Worst first: no verdict at all (failed before evaluation), then not known, then cannot work, then the
 # verdicts that need the most from people before HD Meeting works.
 VERDICT_ORDER = (
@@ -35,10 +33,6 @@ class FleetSummary(BaseModel):
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2, by_alias=True) + "\n"
-
-
-def worst_exit(codes: Iterable[ExitCode]) -> ExitCode:
-    return max(codes, key=EXIT_PRECEDENCE.index, default=ExitCode.OK)
 
 
 def worst_first(outcomes: Sequence[TenantOutcome]) -> list[TenantOutcome]:

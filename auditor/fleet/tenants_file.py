@@ -19,7 +19,8 @@ from pathlib import Path
 
 from auditor.collect.clouds import resolve_endpoints
 from auditor.collect.options import AuthMode, Cloud, LiveOptions
-from auditor.errors import InputError, read_input
+from auditor.errors import TOKEN_ENV_PREFIX, InputError, read_input
+from auditor.output import MANIFEST
 from auditor.reviewer_query import is_guid
 
 COLUMNS = ("name", "tenant_id", "auth", "client_id", "certificate", "cloud", "graph_url", "app_id", "token_env")
@@ -28,7 +29,9 @@ FLEET_FILES = ("fleet.json", "fleet.html", "fleet.xlsx")
 # Names Windows will not open as a folder, whatever the extension.
 _WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt") for n in range(1, 10))}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A row may point `token_env` only at variables meant for tokens: never at AZURE_CLIENT_SECRET, PGPASSWORD, ...,
+# whose value would then go to the row's graph_url as a bearer token.
+_TOKEN_ENV_NAME = re.compile(rf"^(?:AUDITOR_ACCESS_TOKEN|{TOKEN_ENV_PREFIX}[A-Za-z0-9_]+)$")
 MAX_FOLDER = 100
 _DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 
@@ -100,8 +103,9 @@ def _tenant(path: Path, number: int, values: dict[str, str], defaults: LiveOptio
         overrides["certificate"] = path.parent / values["certificate"]  # relative to the tenants file
     live = replace(defaults, **overrides)
     if "token_env" in values:
-        if not _ENV_NAME.match(live.token_env):
-            raise InputError(f"{where}: token_env {live.token_env!r} is not an environment variable name")
+        if not _TOKEN_ENV_NAME.match(live.token_env):
+            raise InputError(f"{where}: token_env {live.token_env!r}: name AUDITOR_ACCESS_TOKEN or a variable "
+                             f"whose name starts with {TOKEN_ENV_PREFIX} (then letters, digits, _)")
         if live.auth is not AuthMode.TOKEN:
             raise InputError(f"{where}: token_env goes with auth token (this row signs in with {live.auth.value})")
     try:
@@ -117,7 +121,7 @@ def _tenant(path: Path, number: int, values: dict[str, str], defaults: LiveOptio
     if not folder:
         what = f"name {label!r}" if label else "a row without name or tenant_id"
         raise InputError(f"{where}: {what} leaves no folder name (letters, digits, '.', '_', '-'): give a name")
-    if folder.lower() in FLEET_FILES or folder.split(".")[0].lower() in _WINDOWS_DEVICES:
+    if folder.lower() in (*FLEET_FILES, MANIFEST) or folder.split(".")[0].lower() in _WINDOWS_DEVICES:
         raise InputError(f"{where}: {folder!r} cannot be a tenant's folder name: give another name")
     return TenantRow(number, name, tenant_id, folder, live, row_app_id.lower() if row_app_id else None)
 

@@ -1,35 +1,41 @@
 """Where the history lives: a `--history` value turned into a SQLAlchemy URL, and a label safe to print.
 
 The URL may hold a database password: it is never printed back. Messages name the history by its
-label, the file path or the URL with the password replaced by `***`.
+label: the file path, or the URL as SQLAlchemy renders it with the password hidden (`***`). The password
+(and PGPASSWORD) join the secrets that every message and output is redacted of.
 """
 
 from __future__ import annotations
 
-import re
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from auditor.errors import InputError
+from auditor.errors import ExitCode, InputError, remember_secret
 
 # The PostgreSQL driver the package depends on (psycopg 3); SQLAlchemy's default would be psycopg2.
 POSTGRES_DRIVER = "postgresql+psycopg"
 _POSTGRES_NAMES = ("postgresql", "postgres", POSTGRES_DRIVER)
 _SQLITE_NAMES = ("sqlite", "sqlite+pysqlite")
-_PASSWORD_IN_AUTHORITY = re.compile(r"(://[^:/@?#]*):[^@/?#]*@")
-_PASSWORD_IN_QUERY = re.compile(r"(?i)(password=)[^&]*")
 
 
 class HistoryError(InputError):
-    """The history cannot be opened, read or written (exit 2)."""
+    """The history cannot be opened or read (exit 2: checked before anything is written)."""
 
 
-def redact(text: str) -> str:
-    """The text with any password in a database URL replaced by `***`."""
-    return _PASSWORD_IN_QUERY.sub(r"\1***", _PASSWORD_IN_AUTHORITY.sub(r"\1:***@", text))
+class HistoryNotRecorded(InputError):
+    """The reports are written but the run could not be stored (exit 4)."""
+
+    exit_code = ExitCode.NOT_RECORDED
+
+
+class HistoryRefused(InputError):
+    """The run is not stored because its tenant's identity is unknown (exit 3, as the run's own code)."""
+
+    exit_code = ExitCode.INCOMPLETE
 
 
 @dataclass(frozen=True)
@@ -42,11 +48,9 @@ class HistoryLocation:
     def is_postgres(self) -> bool:
         return self.url.drivername == POSTGRES_DRIVER
 
-    def scrub(self, message: str) -> str:
-        """A driver's message with this URL's password removed, should the driver have echoed it."""
-        password = self.url.password
-        message = redact(message)
-        return message.replace(str(password), "***") if password else message
+
+def _scheme(value: str) -> str:
+    return value.split("://", 1)[0][:40]
 
 
 def locate(value: str) -> HistoryLocation:
@@ -54,12 +58,19 @@ def locate(value: str) -> HistoryLocation:
     if "://" not in value:
         path = Path(value).expanduser()
         return HistoryLocation(URL.create("sqlite", database=str(path)), str(path), path)
-    label = redact(value)
     try:
         url = make_url(value)
     except (ArgumentError, ValueError):
-        raise HistoryError(f"history URL {label!r} is not a valid database URL") from None
+        raise HistoryError(f"history URL {_scheme(value)}://… is not a valid database URL") from None
+    for password in (url.password, url.query.get("password")):
+        remember_secret(password if isinstance(password, str) else None)
+    if "@" in (url.host or ""):
+        # user:p@ss@host reads as password "p" at host "ss@host": any rendering would show part of it.
+        raise HistoryError(f"history URL {_scheme(value)}://…: its password holds a raw '@' "
+                           "(write it as %40, or put the password in PGPASSWORD or ~/.pgpass)")
+    label = url.difference_update_query(["password"]).render_as_string(hide_password=True)
     if url.drivername in _POSTGRES_NAMES:
+        remember_secret(os.environ.get("PGPASSWORD"))
         return HistoryLocation(url.set(drivername=POSTGRES_DRIVER), label, None)
     if url.drivername in _SQLITE_NAMES:
         database = url.database

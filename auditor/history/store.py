@@ -1,6 +1,13 @@
 """Store runs and read them back: the runs of a tenant for `auditor history`, the last two for `auditor diff`.
 
-Every database error becomes one `HistoryError` line naming the history by its safe label.
+Every database error becomes one line naming the history by its safe label: `HistoryError` (exit 2) while
+opening or reading it, before anything is written; `HistoryNotRecorded` (exit 4) when storing a run fails
+after its reports were written.
+
+Concurrency: many scans may open one history at once, even a new one. Creating the schema is serialized
+(PostgreSQL: a transaction-scoped advisory lock; SQLite: `BEGIN IMMEDIATE`, which takes the write lock
+before the schema is looked at), and so is storing a run. A store locked by someone else is waited for at
+most `LOCK_TIMEOUT_SECONDS`, then reported as locked.
 """
 
 from __future__ import annotations
@@ -12,17 +19,23 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Engine, Row, create_engine, func, insert, inspect, or_, select
+from sqlalchemy import Connection, Engine, Row, create_engine, event, func, insert, inspect, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from auditor.drift import RuleState, RunState
-from auditor.history.location import HistoryError, HistoryLocation, locate
+from auditor.errors import InputError, redact, redact_data
+from auditor.history.location import HistoryError, HistoryLocation, HistoryNotRecorded, HistoryRefused, locate
 from auditor.history.schema import SCHEMA_VERSION, findings, metadata, runs, schema_info
+from auditor.output import make_private_dirs
 from auditor.result import Result, Status, Verdict
 from auditor.rulepack import Severity
+from auditor.tenant_identity import is_identified
 
 CONNECT_TIMEOUT_SECONDS = 10
-SQLITE_BUSY_TIMEOUT_SECONDS = 30  # scans of several tenants may write at once
+LOCK_TIMEOUT_SECONDS = 30.0  # the longest wait for a lock another scan (or anyone) holds on the history
+# Any constant will do: it only has to be the same in every auditor process (pg_advisory_xact_lock's key).
+_SCHEMA_LOCK_KEY = 0x6175646974
+_LOCKED_SQLSTATE = "55P03"  # PostgreSQL lock_not_available (lock_timeout)
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,11 @@ def _first_line(exc: SQLAlchemyError) -> str:
     return next((line.strip() for line in detail.splitlines() if line.strip()), type(exc).__name__)
 
 
+def _locked(exc: SQLAlchemyError) -> bool:
+    cause = getattr(exc, "orig", None)
+    return getattr(cause, "sqlstate", None) == _LOCKED_SQLSTATE or "database is locked" in str(cause)
+
+
 class HistoryStore:
     def __init__(self, engine: Engine, location: HistoryLocation) -> None:
         self._engine = engine
@@ -78,23 +96,31 @@ class HistoryStore:
         self._engine.dispose()
 
     @contextmanager
-    def _errors(self, doing: str) -> Iterator[None]:
+    def _errors(self, doing: str, error: type[InputError] = HistoryError) -> Iterator[None]:
         try:
             yield
         except SQLAlchemyError as exc:
-            reason = self._location.scrub(_first_line(exc))
-            raise HistoryError(f"history {self.label}: cannot {doing} ({reason})") from None
+            if _locked(exc):
+                reason = f"locked by another process; gave up after {LOCK_TIMEOUT_SECONDS:g} s"
+            else:
+                reason = _first_line(exc)  # redacted of the database password by the error class
+            raise error(f"history {self.label}: cannot {doing} ({reason})") from None
+
+    @contextmanager
+    def _writing(self, conn: Connection) -> Iterator[Connection]:
+        """A transaction that holds the history's write lock from its start (see the module docstring)."""
+        with conn.execution_options(sqlite_begin="IMMEDIATE").begin():
+            yield conn
 
     def prepare(self, create: bool) -> None:
         """Check the schema version; create the schema on first use when `create`."""
-        with self._errors("open the history"), self._engine.begin() as conn:
-            if not inspect(conn).has_table(schema_info.name):
-                if create:
-                    metadata.create_all(conn)
-                    conn.execute(insert(schema_info).values(version=SCHEMA_VERSION))
-                    self._ready = True
-                return
-            version = conn.execute(select(func.max(schema_info.c.version))).scalar()
+        with (self._errors("open the history"), self._engine.connect() as connection,
+              self._writing(connection) if create else connection.begin()):
+            if create and self._location.is_postgres:
+                connection.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK_KEY)))
+            version = self._version(connection, create)
+        if version == 0:
+            return  # an empty database, read: it has no runs
         if version is None:
             raise HistoryError(f"history {self.label}: no schema version recorded (not an auditor history?)")
         if version > SCHEMA_VERSION:
@@ -104,8 +130,26 @@ class HistoryStore:
             )
         self._ready = True
 
+    @staticmethod
+    def _version(conn: Connection, create: bool) -> int | None:
+        """The schema version (None when the table holds none); 0 for a database without the schema, which
+        is created first with `create`."""
+        if inspect(conn).has_table(schema_info.name):
+            return conn.execute(select(func.max(schema_info.c.version))).scalar()
+        if not create:
+            return 0
+        metadata.create_all(conn)
+        conn.execute(insert(schema_info).values(version=SCHEMA_VERSION))
+        return SCHEMA_VERSION
+
     def record(self, result: Result) -> int:
-        """Store one run with its findings; returns the run's id."""
+        """Store one run with its findings (redacted of every secret the process holds); returns the run's id.
+
+        A run whose tenant identity is unknown is refused: stored under a guessed id, it would mix with
+        another tenant's runs."""
+        if not is_identified(result.tenant.id):
+            raise HistoryRefused(f"history {self.label}: run not stored: the tenant's id is unknown (/organization "
+                                 "could not be read; give --tenant-id, the tenant's GUID or domain)")
         summary = result.summary
         row = {
             "tenant_id": result.tenant.id,
@@ -123,8 +167,10 @@ class HistoryStore:
             "tool_version": result.tool.version,
             "app_id": result.app.app_id,
         }
-        documents = result.to_dict()["findings"]  # evidence and acceptance as plain JSON
-        with self._errors("store the run"), self._engine.begin() as conn:
+        documents = redact_data(result.to_dict()["findings"])  # evidence and acceptance as plain JSON
+        row = redact_data(row)
+        with (self._errors("store the run", HistoryNotRecorded), self._engine.connect() as connection,
+              self._writing(connection) as conn):
             run_id = conn.execute(insert(runs).values(row)).inserted_primary_key[0]
             conn.execute(
                 insert(findings),
@@ -133,11 +179,11 @@ class HistoryStore:
                         "run_id": run_id,
                         "position": position,
                         "rule_id": finding.rule_id,
-                        "title": _text(finding.title),
-                        "category": _text(finding.category),
+                        "title": _text(redact(finding.title)),
+                        "category": _text(redact(finding.category)),
                         "severity": finding.severity.value,
                         "status": finding.status.value,
-                        "message": _text(finding.message),
+                        "message": _text(redact(finding.message)),
                         "evidence": document["evidence"],
                         "accepted": document.get("accepted"),
                     }
@@ -159,8 +205,8 @@ class HistoryStore:
             return [_summary(row) for row in conn.execute(query)]
 
     def latest(self, tenant_id: str, count: int = 1) -> list[RunState]:
-        """The tenant's `count` most recent runs with their findings, oldest first."""
-        if not self._ready:
+        """The tenant's `count` most recent runs with their findings, oldest first (none for an unknown tenant)."""
+        if not self._ready or not is_identified(tenant_id):
             return []
         newest = (
             select(runs)
@@ -213,8 +259,23 @@ def _state(run: Row[Any], rows: Iterable[Row[Any]]) -> RunState:
 
 def _engine(location: HistoryLocation) -> Engine:
     if location.is_postgres:
-        return create_engine(location.url, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
-    return create_engine(location.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        lock_timeout = f"-c lock_timeout={int(LOCK_TIMEOUT_SECONDS * 1000)}"
+        return create_engine(location.url, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                                                         "options": lock_timeout})
+    engine = create_engine(location.url, connect_args={"timeout": LOCK_TIMEOUT_SECONDS})
+    # pysqlite would begin transactions itself, lazily and always DEFERRED: let SQLAlchemy say BEGIN, and
+    # BEGIN IMMEDIATE where the transaction writes (SQLAlchemy's documented recipe).
+    event.listen(engine, "connect", _sqlite_autocommit)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_autocommit(dbapi_connection: Any, record: Any) -> None:
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'DEFERRED')}")
 
 
 def _create_private_file(location: HistoryLocation) -> None:
@@ -223,8 +284,10 @@ def _create_private_file(location: HistoryLocation) -> None:
     if path is None or path.exists():
         return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        make_private_dirs(path.parent)
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.fchmod(fd, 0o600)
+        os.close(fd)
     except OSError as exc:
         raise HistoryError(f"history {location.label}: cannot create the file ({exc.strerror or exc})") from None
 

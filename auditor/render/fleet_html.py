@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from auditor import __version__
-from auditor.errors import ExitCode
+from auditor.errors import EXIT_PRECEDENCE, ExitCode
 from auditor.fleet.runner import TenantOutcome
-from auditor.fleet.summary import EXIT_PRECEDENCE, VERDICT_ORDER, worst_first
+from auditor.fleet.summary import VERDICT_ORDER, worst_first
 from auditor.render.common import VERDICTS
 from auditor.resources import REPORTS_DIR
 
@@ -26,6 +26,7 @@ EXIT_LABELS = {
     ExitCode.OK: ("OK", "ok"),
     ExitCode.FINDINGS: ("Findings", "findings"),
     ExitCode.INCOMPLETE: ("Incomplete", "incomplete"),
+    ExitCode.NOT_RECORDED: ("Not in history", "incomplete"),
     ExitCode.USAGE: ("Input error", "input"),
 }
 

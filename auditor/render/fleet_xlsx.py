@@ -16,14 +16,14 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from auditor.fleet.runner import TenantOutcome
 from auditor.fleet.summary import worst_first
 from auditor.render.fleet_html import LINK_ORDER
-from auditor.render.xlsx import BOLD, PLAIN, WRAP, Style, cell, table_sheet
+from auditor.render.sheets import BOLD, PLAIN, WRAP, Style, cell, table_sheet
 
 COLUMNS = (
     ("Name", 28), ("Tenant ID", 38), ("Tenant", 28), ("Verdict", 24), ("Score", 8), ("Pass", 7), ("Fail", 7),
     ("Error", 7), ("N/A", 7), ("Exit code", 10), ("Problem", 60), ("Report", 36),
 )
-# Fills of the tenant workbook's status tones: exit 0 like a pass, 1 like a fail, 2 and 3 like an error.
-EXIT_TONES = {0: "pass", 1: "fail", 2: "error", 3: "error"}
+# Fills of the tenant workbook's status tones: exit 0 like a pass, 1 like a fail, 2, 3 and 4 like an error.
+EXIT_TONES = {0: "pass", 1: "fail", 2: "error", 3: "error", 4: "error"}
 VERDICT_TONES = {"ready": "pass", "blocked": "fail", "unknown": "error"}
 
 
@@ -52,7 +52,7 @@ def render_fleet_xlsx(outcomes: Sequence[TenantOutcome]) -> bytes:
     def rows(ws: WriteOnlyWorksheet) -> Iterable[list[Any]]:
         return (_row(ws, outcome) for outcome in worst_first(outcomes))
 
-    table_sheet(wb, "Fleet", COLUMNS, rows)
+    table_sheet(wb, "Fleet", COLUMNS, rows, len(outcomes))
     buffer = BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

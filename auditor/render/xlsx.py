@@ -8,24 +8,16 @@ hold, so a hostile display name neither runs nor breaks the file.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable, Iterable, Sequence
-from copy import copy
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from io import BytesIO
 from itertools import zip_longest
 from typing import Any
-from weakref import WeakKeyDictionary
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.marker import DataPoint
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -41,151 +33,33 @@ from auditor.render.common import (
     Column,
     TableSpec,
     acceptance_note,
-    display,
     next_steps,
     parse_time,
     safe_url,
     status_label,
 )
 from auditor.render.paths import PathView, path_views
+from auditor.render.sheets import (
+    BOLD,
+    NAVY,
+    PLAIN,
+    WRAP,
+    RowMaker,
+    Style,
+    append_row,
+    cell,
+    header_cells,
+    sheet,
+    table_sheet,
+)
 from auditor.report_model import ReportContext
 from auditor.result import Finding
 
-# Characters XML 1.0 cannot hold (openpyxl raises IllegalCharacterError on most of them).
-ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-# Text that Excel, or a spreadsheet importing it, could take for a formula or a DDE command.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-MAX_CELL_TEXT = 32_767
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
-
-NAVY = "1F3864"
-FONT = "Calibri"  # the workbook default: a Font without a name falls back to another face elsewhere
-# Status fills (pass green, fail red, error orange, n/a grey) with a readable text colour on each.
-TONE_FILLS = {"pass": "C6EFCE", "fail": "FFC7CE", "error": "F8CBAD", "not_applicable": "E7E6E6"}
-TONE_FONTS = {"pass": "006100", "fail": "9C0006", "error": "833C0B", "not_applicable": "3A3A3A"}
 CHART_COLOURS = {"pass": "15803D", "fail": "DC2626", "error": "EA580C", "not_applicable": "94A3B8"}
 SEVERITY_COLOURS = {"critical": "7F1D1D", "high": "C00000", "medium": "BF8F00", "low": "2F5597", "info": "595959"}
 VERDICT_FILLS = {"ready": "pass", "partial": "pass", "blocked": "fail", "unknown": "error"}
 REMEDIATION_STATES = ("Open", "In progress", "Done", "Accepted risk")
-
-
-@dataclass(frozen=True)
-class Style:
-    tone: str | None = None  # a key of TONE_FILLS
-    wrap: bool = False
-    bold: bool = False
-    colour: str | None = None
-    size: float | None = None
-    number_format: str | None = None
-    horizontal: str | None = None
-    vertical: str = "top"
-    fill: str | None = None  # a background colour, when there is no tone
-
-    def apply(self, out: WriteOnlyCell) -> WriteOnlyCell:
-        """Style the cell; its font, fill and alignment are looked up once per workbook and then shared."""
-        styles = _STYLE_ARRAYS.setdefault(out.parent.parent, {})
-        if self not in styles:
-            styles[self] = self._build(WriteOnlyCell(out.parent))._style
-        out._style = copy(styles[self])
-        return out
-
-    def _build(self, out: WriteOnlyCell) -> WriteOnlyCell:
-        colour = TONE_FONTS[self.tone] if self.tone else self.colour
-        fill = TONE_FILLS[self.tone] if self.tone else self.fill
-        if fill:
-            out.fill = PatternFill("solid", fgColor=fill)
-        if self.bold or colour or self.size:
-            out.font = Font(name=FONT, bold=self.bold, color=colour, size=self.size or 11)
-        out.alignment = Alignment(vertical=self.vertical, horizontal=self.horizontal, wrap_text=self.wrap)
-        if self.number_format:
-            out.number_format = self.number_format
-        return out
-
-
-# Per workbook, each Style's indexes into the workbook's font, fill, alignment and number format tables.
-_STYLE_ARRAYS: WeakKeyDictionary[Workbook, dict[Style, StyleArray]] = WeakKeyDictionary()
-
-
-PLAIN = Style()
-WRAP = Style(wrap=True)
-BOLD = Style(bold=True)
-HEADER = Style(bold=True, colour="FFFFFF", fill=NAVY, wrap=True, vertical="center")
-
-
-def clean(text: str) -> str:
-    return ILLEGAL_XML.sub("\ufffd", text)[:MAX_CELL_TEXT]
-
-
-def cell(ws: WriteOnlyWorksheet, value: Any, style: Style | None = None) -> Any:
-    """A value for `ws.append`: a string is always text, never a formula; unstyled safe values stay plain
-    (much faster for large tables)."""
-    if isinstance(value, list):
-        value = "\n".join(str(item) for item in value)
-    elif isinstance(value, bool):
-        value = display(value)
-    if isinstance(value, str):
-        value = clean(value)
-        risky = value.startswith(FORMULA_PREFIXES)
-        if style is None and not risky:
-            return value
-        out = (style or PLAIN).apply(WriteOnlyCell(ws, value))
-        out.data_type = "s"  # openpyxl would store "=..." as a formula
-        out.quotePrefix = risky  # and Excel keeps it text when someone edits the cell
-        return out
-    return value if style is None else style.apply(WriteOnlyCell(ws, value))
-
-
-def _header(ws: WriteOnlyWorksheet, headers: Sequence[str]) -> list[WriteOnlyCell]:
-    return [cell(ws, text, HEADER) for text in headers]
-
-
-RowMaker = Callable[[WriteOnlyWorksheet], Iterable[list[Any]]]
-LINE_HEIGHT = 15  # points per line of 11-point text
-MAX_ROW_LINES = 12  # taller rows are cut: the full text shows when the cell is selected
-
-
-def _lines(value: Any, width: float) -> int:
-    per_line = max(1, int(width * 1.1))
-    return sum(max(1, -(-len(line) // per_line)) for line in str(value).split("\n"))
-
-
-def _append(ws: WriteOnlyWorksheet, number: int, row: list[Any], widths: Sequence[float]) -> None:
-    """Append row `number`, tall enough for its wrapped text (openpyxl cannot ask Excel to fit it)."""
-    lines = max(
-        (_lines(c.value, width) for c, width in zip(row, widths, strict=False)
-         if isinstance(c, Cell) and c.value is not None and c.alignment.wrap_text),
-        default=1,
-    )
-    if lines > 1:
-        ws.row_dimensions[number].height = LINE_HEIGHT * min(lines, MAX_ROW_LINES)
-    ws.append(row)
-
-
-def _sheet(wb: Workbook, title: str, widths: Sequence[float]) -> WriteOnlyWorksheet:
-    ws = wb.create_sheet(title)
-    for index, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = width
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    return ws
-
-
-def table_sheet(
-    wb: Workbook, title: str, columns: Sequence[tuple[str, int]], make_rows: RowMaker
-) -> tuple[WriteOnlyWorksheet, int]:
-    """A sheet with a styled, frozen, filterable header row; returns it and its number of data rows."""
-    widths = [width for _, width in columns]
-    ws = _sheet(wb, title, widths)
-    ws.freeze_panes = "A2"
-    ws.print_title_rows = "1:1"
-    ws.append(_header(ws, [header for header, _ in columns]))
-    count = 0
-    for row in make_rows(ws):
-        count += 1
-        _append(ws, count + 1, row, widths)
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
-    return ws, count
 
 
 # --- Summary -----------------------------------------------------------------------------------
@@ -238,10 +112,10 @@ def _summary_facts(ws: WriteOnlyWorksheet, ctx: ReportContext) -> list[list[Any]
 def _summary_counts(ws: WriteOnlyWorksheet, findings: Sequence[Finding]) -> list[list[Any]]:
     """The status table (its rows feed the chart), a blank row, then rules per severity and status."""
     counts = status_counts(findings)
-    rows: list[list[Any]] = [_header(ws, ["Status", "Rules"])]
+    rows: list[list[Any]] = [header_cells(ws, ["Status", "Rules"])]
     rows += [[cell(ws, STATUS_LABELS[s], Style(tone=s.value, bold=True)), int(counts[s.value].sum())]
              for s in STATUS_ORDER]
-    rows += [[], _header(ws, ["Severity", *(STATUS_LABELS[s] for s in STATUS_ORDER), "Rules"])]
+    rows += [[], header_cells(ws, ["Severity", *(STATUS_LABELS[s] for s in STATUS_ORDER), "Rules"])]
     for severity, row in counts.iterrows():
         label = cell(ws, str(severity).capitalize(), Style(bold=True, colour=SEVERITY_COLOURS[str(severity)]))
         rows.append([label, *(int(n) for n in row), int(row.sum())])
@@ -266,7 +140,7 @@ def _status_chart(ws: WriteOnlyWorksheet) -> BarChart:
 
 
 def _summary(wb: Workbook, ctx: ReportContext) -> None:
-    ws = _sheet(wb, "Summary", SUMMARY_WIDTHS)
+    ws = sheet(wb, "Summary", SUMMARY_WIDTHS)
     ws.sheet_properties.tabColor = NAVY
     ws.append([cell(ws, ctx.title, Style(bold=True, size=16, colour=NAVY))])
     ws.append([cell(ws, ctx.result.tenant.display_name, Style(size=12, colour="44546A"))])
@@ -274,7 +148,7 @@ def _summary(wb: Workbook, ctx: ReportContext) -> None:
     facts, counts = _summary_facts(ws, ctx), _summary_counts(ws, ctx.result.findings)
     for number, (left, right) in enumerate(zip_longest(facts, counts, fillvalue=[]), start=FACTS_FIRST_ROW):
         padded = [*left, *[None] * (COUNTS_COLUMN - 1 - len(left))] if right else left
-        _append(ws, number, [*padded, *right], SUMMARY_WIDTHS)
+        append_row(ws, number, [*padded, *right], SUMMARY_WIDTHS)
     anchor_row = FACTS_FIRST_ROW + len(counts) + 1
     ws.add_chart(_status_chart(ws), f"{get_column_letter(COUNTS_COLUMN)}{anchor_row}")
 
@@ -319,7 +193,8 @@ def _finding_row(ws: WriteOnlyWorksheet, finding: Finding) -> list[Any]:
 
 def _findings(wb: Workbook, ctx: ReportContext) -> None:
     findings = ctx.result.findings
-    ws, count = table_sheet(wb, "Findings", FINDING_COLUMNS, lambda ws: (_finding_row(ws, f) for f in findings))
+    ws, count = table_sheet(wb, "Findings", FINDING_COLUMNS, lambda ws: (_finding_row(ws, f) for f in findings),
+                            len(findings))
     column = get_column_letter(len(FINDING_COLUMNS))
     states = DataValidation(type="list", formula1='"' + ",".join(REMEDIATION_STATES) + '"', allow_blank=True)
     states.add(f"{column}2:{column}{max(count, 1) + 1}")
@@ -341,7 +216,7 @@ def _path_row(ws: WriteOnlyWorksheet, path: PathView) -> list[Any]:
 def _paths(wb: Workbook, ctx: ReportContext) -> None:
     views = path_views(ctx.result)
     if views:
-        table_sheet(wb, "Paths", PATH_COLUMNS, lambda ws: (_path_row(ws, view) for view in views))
+        table_sheet(wb, "Paths", PATH_COLUMNS, lambda ws: (_path_row(ws, view) for view in views), len(views))
 
 
 CHANGE_COLUMNS = (("Rule", 13), ("Title", 40), ("Severity", 10), ("Change", 18), ("Before", 14), ("Now", 14),
@@ -363,7 +238,8 @@ def _change_row(ws: WriteOnlyWorksheet, change: RuleChange) -> list[Any]:
 
 
 def _changes(wb: Workbook, drift: Drift) -> None:
-    table_sheet(wb, "Changes", CHANGE_COLUMNS, lambda ws: (_change_row(ws, change) for change in drift.changes))
+    table_sheet(wb, "Changes", CHANGE_COLUMNS, lambda ws: (_change_row(ws, change) for change in drift.changes),
+                len(drift.changes))
 
 
 # --- tenant tables -----------------------------------------------------------------------------
@@ -381,7 +257,7 @@ def _table_value(column: Column, value: Any, styled: bool) -> tuple[Any, Style |
     return value, None
 
 
-def _tenant_rows(spec: TableSpec, ctx: ReportContext) -> RowMaker:
+def _tenant_rows(spec: TableSpec, ctx: ReportContext) -> tuple[RowMaker, int]:
     frame = spec.frame(spec.rows(ctx))
     styled = any(column.wrap for column in spec.columns)
 
@@ -390,7 +266,7 @@ def _tenant_rows(spec: TableSpec, ctx: ReportContext) -> RowMaker:
             yield [cell(ws, *_table_value(column, value, styled)) for column, value in zip(spec.columns, record,
                                                                                              strict=True)]
 
-    return rows
+    return rows, len(frame)
 
 
 def render_xlsx(ctx: ReportContext) -> bytes:
@@ -402,7 +278,7 @@ def render_xlsx(ctx: ReportContext) -> bytes:
         _changes(wb, ctx.drift)
     for spec in TABLES:
         columns = [(column.header, column.width) for column in spec.columns]
-        table_sheet(wb, spec.title, columns, _tenant_rows(spec, ctx))
+        table_sheet(wb, spec.title, columns, *_tenant_rows(spec, ctx))
     out = BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -93,14 +93,20 @@ def role_management_forbidden() -> tuple[FakeTenant, Expected]:
     return tenant, _expect("unknown", "closed", "closed", "unknown", ACW_04="error")
 
 
+def _custom_role_tenant(name: str, reviewer: str, *, enabled: bool = True) -> FakeTenant:
+    """A reviewer holding a custom role whose policy admits HD Meeting's three scopes."""
+    tenant = _tenant(name)
+    tenant.add_policy(_scopes_policy("hdm-consent", "User.Read", "Calendars.ReadWrite", "offline_access"))
+    role = tenant.add_custom_role("HD Meeting Consent Approver", "hdm-consent", enabled=enabled)
+    user = tenant.add_user(reviewer)
+    tenant.assign_role(role, user)
+    tenant.enable_admin_consent_workflow(user_query(user))
+    return tenant
+
+
 def custom_role_approver() -> tuple[FakeTenant, Expected]:
     """A custom role whose policy admits HD Meeting's three scopes makes its holder an approver."""
-    tenant = _tenant("Customa")
-    tenant.add_policy(_scopes_policy("hdm-consent", "User.Read", "Calendars.ReadWrite", "offline_access"))
-    role = tenant.add_custom_role("HD Meeting Consent Approver", "hdm-consent")
-    reviewer = tenant.add_user("Cora Custom")
-    tenant.assign_role(role, reviewer)
-    tenant.enable_admin_consent_workflow(user_query(reviewer))
+    tenant = _custom_role_tenant("Customa", "Cora Custom")
     return tenant, _expect("ready-via-workflow", "closed", "closed", "open", ACW_04="pass")
 
 
@@ -118,12 +124,7 @@ def custom_role_low_only() -> tuple[FakeTenant, Expected]:
 
 def disabled_custom_role() -> tuple[FakeTenant, Expected]:
     """A disabled custom role grants nothing, whatever its policy admits."""
-    tenant = _tenant("Dormant")
-    tenant.add_policy(_scopes_policy("hdm-consent", "User.Read", "Calendars.ReadWrite", "offline_access"))
-    role = tenant.add_custom_role("HD Meeting Consent Approver", "hdm-consent", enabled=False)
-    reviewer = tenant.add_user("Dora Dormant")
-    tenant.assign_role(role, reviewer)
-    tenant.enable_admin_consent_workflow(user_query(reviewer))
+    tenant = _custom_role_tenant("Dormant", "Dora Dormant", enabled=False)
     return tenant, _expect("blocked", "closed", "closed", "closed", ACW_04="fail")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 from tests.fakegraph.server import RecordedRequest
 
@@ -44,6 +45,7 @@ _ALLOWED: list[tuple[str, list[str], bool]] = [
     ),  # 14
 ]
 _FREE_PARAMETERS = {"$select", "$top", "$count"}
+_BETA_ALLOWED = r"/beta/policies/permissionGrantPolicies/[A-Za-z0-9._-]+(/(includes|excludes))?"
 # Requests 11 and 15 may expand their principal.
 _EXPANDABLE = {r"/roleManagement/directory/roleAssignments",
                r"/roleManagement/directory/roleEligibilityScheduleInstances"}
@@ -51,6 +53,11 @@ _EXPANDABLE = {r"/roleManagement/directory/roleAssignments",
 
 def violation(request: RecordedRequest, minted_skiptokens: Iterable[str] = ()) -> str | None:
     """Why `request` is not allowed by DESIGN §3, or None when it is."""
+    if request.path.startswith("/beta/"):  # request 17 may be sent to /beta (DESIGN §3)
+        beta_ok = request.path == "/beta/$batch" or re.fullmatch(_BETA_ALLOWED, request.path)
+        if not beta_ok:
+            return f"{request.target}: only request 17 may go to /beta"
+        request = replace(request, path=request.path.removeprefix("/beta"))
     if request.path == "/$batch":
         ok = request.method == "POST" and not request.in_batch
         return None if ok else f"{request.method} /$batch {'inside a batch' if request.in_batch else ''}".strip()

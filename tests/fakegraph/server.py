@@ -45,6 +45,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from tests.fakegraph.tenant import MICROSOFT_GRAPH_APP_ID, FakeTenant
 
 API = "/v1.0"
+BETA = "/beta"  # served for request 17 only, as "/beta/..." targets
 QUERY_SAFE = "'(),:/$"
 # Graph's default user properties: accountEnabled is only returned when selected.
 DEFAULT_USER_PROPERTIES = (
@@ -189,6 +190,7 @@ class FakeGraph:
         self.page_size = page_size
         self.latency = latency  # seconds every HTTP request waits before it is answered
         self.next_link_base = next_link_base  # a fault: nextLinks pointing elsewhere than base_url
+        self.serves_beta = True  # False: /beta answers 404, like a replay or proxy that only knows v1.0
         self.token = token or "fake-" + secrets.token_urlsafe(24)
         self.requests: list[RecordedRequest] = []
         self.http_requests = 0  # top-level HTTP requests (a $batch counts once)
@@ -214,8 +216,8 @@ class FakeGraph:
             (re.compile(r"^/roleManagement/directory/roleAssignments$"), self._role_assignments),
             (re.compile(r"^/roleManagement/directory/roleEligibilityScheduleInstances$"), self._role_eligibilities),
             (re.compile(r"^/roleManagement/directory/roleDefinitions$"), self._role_definitions),
-            (re.compile(r"^/policies/permissionGrantPolicies/(?P<id>[A-Za-z0-9._-]+)/(?P<part>includes|excludes)$"),
-             self._policy_part),
+            (re.compile(r"^(?P<version>/beta)?/policies/permissionGrantPolicies/(?P<id>[A-Za-z0-9._-]+)"
+                        r"/(?P<part>includes|excludes)$"), self._policy_part),
             (re.compile(rf"^/servicePrincipals/(?P<id>{_GUID})/delegatedPermissionClassifications$"),
              self._classifications),
             (re.compile(r"^/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances$"),
@@ -238,7 +240,12 @@ class FakeGraph:
         return self
 
     def _own(self, path: str) -> tuple[FakeGraph, str] | None:
-        return (self, path[len(API) :]) if path.startswith(API + "/") else None
+        """The target below /v1.0; /beta targets keep their "/beta" prefix."""
+        if path.startswith(API + "/"):
+            return self, path[len(API) :]
+        if path.startswith(BETA + "/") and self.serves_beta:
+            return self, path
+        return None
 
     def stop(self) -> None:
         self._release.set()
@@ -331,10 +338,10 @@ class FakeGraph:
         self, method: str, path: str, params: dict[str, str], *, in_batch: bool, body: bytes, authorization: str | None
     ) -> Reply:
         try:
-            if path == "/$batch":
+            if path in ("/$batch", BETA + "/$batch"):
                 if in_batch or method != "POST":
                     raise GraphFailure(400, message="A $batch request must be a top-level POST.")
-                return 200, {}, self._batch(body, authorization)
+                return 200, {}, self._batch(body, authorization, path.removesuffix("/$batch"))
             if method != "GET":
                 raise GraphFailure(405, message=f"{method} is not allowed here: this fake Graph is read-only.")
             return 200, {}, self._route(path, params)
@@ -351,7 +358,7 @@ class FakeGraph:
                 return view(params, **match.groupdict())
         raise GraphFailure(400, message=f"Resource not found for the segment '{path.strip('/').split('/')[0]}'.")
 
-    def _batch(self, body: bytes, authorization: str | None) -> dict[str, Any]:
+    def _batch(self, body: bytes, authorization: str | None, version: str = "") -> dict[str, Any]:
         try:
             requests = json.loads(body)["requests"]
             assert isinstance(requests, list)
@@ -366,7 +373,8 @@ class FakeGraph:
                 status, headers, reply = 400, {}, error_body("BadRequest", "Use URLs relative to the version.")
             else:
                 status, headers, reply = self.handle(
-                    str(sub.get("method", "GET")).upper(), url, in_batch=True, authorization=authorization
+                    str(sub.get("method", "GET")).upper(), version + "/" + url.lstrip("/"), in_batch=True,
+                    authorization=authorization,
                 )
             if isinstance(reply, Raw):
                 reply = reply.content.decode("utf-8", "replace")
@@ -403,7 +411,8 @@ class FakeGraph:
                 self.minted_skiptokens.add(new_token)
             kept = [f"{k}={quote(v, safe=QUERY_SAFE)}" for k, v in params.items() if k != "$skiptoken"]
             query = "&".join([*kept, f"$skiptoken={new_token}"])
-            page["@odata.nextLink"] = f"{self.next_link_base or self.base_url}{path}?{query}"
+            own = self._root if path.startswith(BETA + "/") else self.base_url  # beta paths carry their version
+            page["@odata.nextLink"] = f"{self.next_link_base or own}{path}?{query}"
         return page
 
     def _project(self, item: dict[str, Any], params: dict[str, str], select_users: bool) -> dict[str, Any]:
@@ -530,11 +539,15 @@ class FakeGraph:
         items = self._filtered(self.tenant.role_definitions, params, forms)
         return self._list(items, params, "/roleManagement/directory/roleDefinitions")
 
-    def _policy_part(self, params: dict[str, str], id: str, part: str) -> Any:
+    def _policy_part(self, params: dict[str, str], version: str | None, id: str, part: str) -> Any:
         policy = self.tenant.permission_grant_policies.get(id.lower())
         if policy is None:
             raise GraphFailure(404, message=f"Permission grant policy '{id}' does not exist.")
-        return self._list(policy[part], params, f"/policies/permissionGrantPolicies/{id}/{part}")
+        sets = policy[part]
+        if version is None:  # v1.0 does not return certifiedClientApplicationsOnly
+            sets = [{k: v for k, v in condition_set.items() if k != "certifiedClientApplicationsOnly"}
+                    for condition_set in sets]
+        return self._list(sets, params, f"{version or ''}/policies/permissionGrantPolicies/{id}/{part}")
 
     def _classifications(self, params: dict[str, str], id: str) -> Any:
         sp = self.tenant.service_principal(id)
