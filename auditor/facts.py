@@ -30,7 +30,7 @@ from auditor.graph_objects import (
     user_label,
 )
 from auditor.rulepack import Parameters
-from auditor.snapshot import Snapshot, Source
+from auditor.snapshot import Snapshot, Source, empty_data
 
 # Well-known app role ids, for when the resource's service principal is not in the snapshot.
 _WELL_KNOWN_APP_ROLES = {"dc890d15-9560-4a4c-9b7f-a736ec74ec40": "full_access_as_app"}
@@ -82,6 +82,14 @@ class TenantFacts:
         if not source.ok:
             raise SourceUnavailable(name, source)
         return self.snapshot.data(name)
+
+    def read_partial(self, name: str) -> tuple[Any, SourceUnavailable | None]:
+        """What was read of a source that several requests fill (e.g. role assignments of each role), and
+        why the rest is missing: a source that failed keeps the complete answers of its other requests."""
+        source = self.snapshot.source(name)
+        if source.ok:
+            return self.snapshot.data(name), None
+        return (source.data if source.data is not None else empty_data(name)), SourceUnavailable(name, source)
 
     def derived(self, key: str, build: Callable[[], T]) -> T:
         """A value derived from these facts by the evaluation layer, built once (e.g. the reviewers)."""

@@ -107,10 +107,12 @@ def reviewer_can_grant_consent(facts: TenantFacts) -> Outcome:
             **evidence,
         )
     roles = ", ".join(role.name for role in facts.params.consent_capable_roles)
+    named = ", ".join(sorted(person(user) for user in users)) or "none"
+    short = f" {'; '.join(search.short)}." if search.short else ""
     return failed(
-        f"None of the {len(users)} enabled reviewer user(s) holds, actively or as a PIM-eligible assignment, a "
-        f"tenant-wide role that may grant consent ({roles}, or a custom role allowed to grant HD Meeting's "
-        "permissions): reviewers can only deny or forward requests.",
+        f"None of the {len(users)} enabled reviewer user(s) ({named}) holds, actively or as a PIM-eligible "
+        f"assignment, a tenant-wide role that may grant consent ({roles}, or a custom role allowed to grant HD "
+        f"Meeting's permissions): reviewers can only deny or forward requests.{short}",
         **evidence,
     )
 

@@ -44,6 +44,7 @@ _FIRST = (*_SP_KINDS, Kind.CONSENT_POLICY)
 # PIM needs Entra ID P2: without it Graph answers 400 with this code, which means "no eligibility".
 NO_PREMIUM_LICENSE = "AadPremiumLicenseRequired"
 _PIM_KINDS = (Kind.ROLE_ELIGIBILITIES, Kind.GROUP_ELIGIBILITIES)
+_PARTIAL_SOURCES = ("role_assignments", "role_eligibilities", "group_eligibilities")
 _NOT_FOUND_IS_DATA = (Kind.USER, Kind.GROUP, Kind.GROUP_MEMBERS, Kind.DIRECT_MEMBERS, Kind.POLICY_INCLUDES,
                       Kind.POLICY_EXCLUDES)
 
@@ -342,7 +343,11 @@ class TenantCollector:
         sources: dict[str, Source] = {}
         for name in SOURCE_NAMES:
             if name in self._failures:
-                sources[name] = self._failures[name]
+                failed = self._failures[name]
+                # Role holders: keep the complete answers of the other roles' requests (an approver they
+                # show still decides ACW-04); the failure keeps the source from counting as complete.
+                partial = data[name] if name in _PARTIAL_SOURCES and data[name] else None
+                sources[name] = failed.model_copy(update={"data": partial}) if partial else failed
             elif sp_failure is not None and sp_failure.error is not None and name in _PER_SERVICE_PRINCIPAL:
                 cause = sp_failure.error
                 message = f"not read: the service principals could not be read ({cause.describe()})"

@@ -14,6 +14,7 @@ Sources: `role_assignments` (active, request 11), `role_eligibilities` (PIM, 15)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from auditor.evaluate.consent import ConsentFacts
@@ -21,7 +22,16 @@ from auditor.evaluate.logic import Tri, all_of, any_of
 from auditor.evaluate.policy import admin_consent_policy_ids
 from auditor.evaluate.reviewers import Reviewers, reviewers_of
 from auditor.facts import SourceUnavailable, TenantFacts
-from auditor.graph_objects import GraphObject, expanded_principal_type, flag, is_user, object_id, text, user_label
+from auditor.graph_objects import (
+    GraphObject,
+    expanded_principal_type,
+    flag,
+    is_user,
+    object_id,
+    text,
+    timestamp,
+    user_label,
+)
 
 GROUP_TYPE = "#microsoft.graph.group"
 
@@ -60,6 +70,7 @@ class ApproverSearch:
     unknown: list[str] = field(default_factory=list)
     missing: list[SourceUnavailable] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # e.g. "no Entra ID P2: no PIM eligibility"
+    short: list[str] = field(default_factory=list)  # reviewers holding a custom role that cannot grant HD Meeting
 
     @property
     def state(self) -> Tri:
@@ -99,6 +110,8 @@ def consent_roles(facts: TenantFacts, consent: ConsentFacts, search: ApproverSea
         answers = [consent.answer(policy_id) for policy_id in policy_ids]
         capable = all_of([enabled, any_of(a.admits for a in answers)])
         reason = "; ".join(a.reason for a in answers)
+        if enabled is None:
+            reason = f"the role was read without isEnabled ({reason})"
         search.missing += [a.missing for a in answers if a.missing and capable is None]
         name = text(definition, "displayName") or object_id(definition)
         roles[object_id(definition)] = ConsentRole(object_id(definition), name, capable, reason)
@@ -128,25 +141,53 @@ def _search(facts: TenantFacts, reviewers: Reviewers, consent: ConsentFacts) -> 
     roles = consent_roles(facts, consent, search)
     group_eligibility = _GroupEligibility(facts, search)
     for source, assignment in _ASSIGNMENT_SOURCES:
-        try:
-            held = facts.read(source)
-        except SourceUnavailable as missing:
+        # What was read counts even when another request of the same source failed: one approver found
+        # decides ACW-04 (DESIGN §5, "Deciding with partial data").
+        held, missing = facts.read_partial(source)
+        if missing:
             search.missing.append(missing)
-            continue
         if facts.snapshot.source(source).note:
             search.notes.append(facts.snapshot.source(source).note or "")
         for grant in held:
             role = roles.get(text(grant, "roleDefinitionId").lower())
-            if role is None or role.capable is False or text(grant, "directoryScopeId") != "/":
+            if role is None or not _counts(grant, role, facts.snapshot.collected_at, search):
                 continue
             for user_id, kind, via in _holders(facts, grant, assignment, reviewer_users, group_eligibility, search):
-                if role.capable is None:
-                    search.unknown.append(f"{role.name} (held by a reviewer): {role.reason}")
-                    continue
                 user = reviewer_users[user_id]
-                search.approvers.append(Approver(person(user), object_id(user), role.name, kind, via))
+                if role.capable is True:
+                    search.approvers.append(Approver(person(user), object_id(user), role.name, kind, via))
+                elif role.capable is None:
+                    search.unknown.append(f"{person(user)} holds {role.name}, but {role.reason}")
+                else:
+                    search.short.append(f"{person(user)} holds {role.name}, but {role.reason}")
     search.approvers = sorted(set(search.approvers), key=lambda a: (a.assignment, a.user.lower(), a.role, a.via))
     return search
+
+
+def _counts(grant: GraphObject, role: ConsentRole, at: datetime, search: ApproverSearch) -> bool:
+    """Whether a (possibly eligible) assignment of a consent role can matter: tenant-wide and in effect at
+    `at`; what cannot be told is noted as unknown."""
+    scope = grant.get("directoryScopeId")
+    if not isinstance(scope, str):
+        search.unknown.append(f"an assignment of {role.name} was read without its directoryScopeId")
+        return False
+    if scope != "/":
+        return False
+    effect = in_effect(grant, at)
+    if effect is None:
+        search.unknown.append(f"when an eligibility for {role.name} is in effect could not be read")
+    return effect is True
+
+
+def in_effect(instance: GraphObject, at: datetime) -> bool | None:
+    """A PIM schedule instance is in effect at `at` between its startDateTime and its endDateTime (null:
+    no end). An active role assignment carries neither: always in effect. None when a date is unreadable."""
+    start, end = instance.get("startDateTime"), instance.get("endDateTime")
+    begins = timestamp(instance, "startDateTime") if start is not None else None
+    ends = timestamp(instance, "endDateTime") if end is not None else None
+    if (start is not None and begins is None) or (end is not None and ends is None):
+        return None
+    return (begins is None or begins <= at) and (ends is None or at < ends)
 
 
 def _holders(
@@ -179,8 +220,8 @@ def _holders(
         search.unknown.append(f"members of {name} were not collected")
         members = []
     found = [(object_id(m), assignment, name) for m in members if is_user(m) and object_id(m) in reviewer_users]
-    found += [(user_id, "eligible", name) for user_id in group_eligibility.members(principal_id, name)
-              if user_id in reviewer_users]
+    eligible = group_eligibility.members(principal_id, name, facts.snapshot.collected_at)
+    found += [(user_id, "eligible", name) for user_id in eligible if user_id in reviewer_users]
     return found
 
 
@@ -191,15 +232,18 @@ class _GroupEligibility:
         self._facts = facts
         self._search = search
 
-    def members(self, group_id: str, group_name: str) -> list[str]:
-        try:
-            instances = self._facts.read("group_eligibilities")
-        except SourceUnavailable as missing:
+    def members(self, group_id: str, group_name: str, at: datetime) -> list[str]:
+        instances, missing = self._facts.read_partial("group_eligibilities")
+        if missing:
             self._search.missing.append(missing)
             self._search.unknown.append(f"who is eligible to join {group_name} could not be read")
-            return []
-        return [
-            text(i, "principalId").lower()
-            for i in instances
-            if text(i, "groupId").lower() == group_id and text(i, "accessId").lower() == "member"
-        ]
+        found = []
+        for instance in instances:
+            if text(instance, "groupId").lower() != group_id:
+                continue
+            access, effect = instance.get("accessId"), in_effect(instance, at)
+            if not isinstance(access, str) or effect is None:
+                self._search.unknown.append(f"an eligibility to join {group_name} could not be read whole")
+            elif access.lower() == "member" and effect:
+                found.append(text(instance, "principalId").lower())
+        return found

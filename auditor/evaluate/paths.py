@@ -118,10 +118,11 @@ def _policies(facts: TenantFacts, consent: ConsentFacts) -> Condition:
         return all_of([True, consentable]), reason if consentable else f"{reason} {_unknown_scopes(consent)}"
     if admitted is None:
         return None, " ".join(f"{answer.reason}." for answer in answers if answer.admits is None)
-    per_scope = [any_of(each) for each in zip(*(consent.admits_each(p) for p in policy_ids), strict=True)]
-    if len(policy_ids) > 1 and all(value is True for value in per_scope):
+    together = all_of(any_of(each) for each in zip(*(consent.admits_each(p) for p in policy_ids), strict=True))
+    if len(policy_ids) > 1 and together is not False:
+        what = "do" if together else "may (it depends on facts that could not be read)"
         return None, (f"No single user consent policy admits all of {scopes}, but {', '.join(policy_ids)} together "
-                      "do: Microsoft does not document whether policies combine per permission.")
+                      f"{what}: Microsoft does not document whether policies combine per permission.")
     return False, f"No assigned user consent policy ({', '.join(policy_ids)}) admits all of {scopes} for HD Meeting."
 
 
