@@ -19,6 +19,7 @@ from auditor.collect.options import AuthMode, Cloud, LiveOptions
 from auditor.errors import AuditorError, ExitCode, InputError, remember_environment_secrets, safe_text, worst_exit
 from auditor.fleet.command import fleet
 from auditor.rulepack import Severity
+from auditor.tenant_text import printable
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -245,7 +246,6 @@ def show_history(
     from rich.table import Table
     from rich.text import Text
 
-    from auditor.drift import printable
     from auditor.history import open_history
 
     with open_history(_require_history(history), create=False) as store:
@@ -343,7 +343,7 @@ def _drift_of_files(old: Path | None, new: Path | None, tenant: str | None) -> D
 
 def _drift_in_history(history: str | None, tenant: str | None) -> Drift | None:
     """The drift between the tenant's last two stored runs; None (and a note) when there is only one."""
-    from auditor.drift import diff, printable
+    from auditor.drift import diff
     from auditor.history import open_history
 
     if not tenant:

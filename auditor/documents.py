@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from auditor.errors import InputError
+from auditor.tenant_text import may_hold_lone_surrogates, without_lone_surrogates
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -40,6 +42,11 @@ def parse_document(
         raw = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise InputError(f"{origin}: not valid JSON ({exc})") from None
+    except ValueError:  # the only other: an integer longer than Python converts (CVE-2020-10735)
+        limit = sys.get_int_max_str_digits()
+        raise InputError(f"{origin}: not valid JSON (a number too long to read: more than {limit} digits)") from None
+    if may_hold_lone_surrogates(text):
+        raw = without_lone_surrogates(raw)
     if not isinstance(raw, dict) or not recognise(raw):
         raise InputError(f"{origin}: not an auditor {kind} (expected {expected})")
     if raw.get("schema_version") != schema_version:

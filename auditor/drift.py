@@ -13,7 +13,6 @@ newer finding is a failure under an unexpired risk acceptance.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
@@ -21,9 +20,9 @@ from typing import Any
 
 from auditor.result import Result, Status, Verdict
 from auditor.rulepack import Severity
+from auditor.tenant_text import printable
 
 STATUS_RANK = {Status.PASS: 0, Status.NOT_APPLICABLE: 1, Status.FAIL: 2, Status.ERROR: 3}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class ChangeKind(str, Enum):
@@ -207,11 +206,6 @@ _HEADINGS = {
     ChangeKind.IMPROVED: "Improved",
     ChangeKind.EVIDENCE_CHANGED: "Evidence changed",
 }
-
-
-def printable(text: str) -> str:
-    """A tenant string made safe for a terminal: control characters (escape sequences) replaced."""
-    return _CONTROL.sub("\ufffd", text)
 
 
 def _when(moment: datetime) -> str:

@@ -8,12 +8,15 @@ import re
 import threading
 from collections.abc import Iterable
 from enum import IntEnum
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-# Control characters (newlines, terminal escapes) in a message, e.g. from a hostile file or tenant.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # tab and newline kept
+# Control characters (newlines, terminal escapes), bidi overrides and Unicode line separators in a
+# message, e.g. from a hostile file or tenant.
+_BIDI_AND_SEPARATORS = "\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029"
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
+_CONTROL_BUT_LINES = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")  # tab and newline kept
 REDACTED = "<redacted>"
 _MIN_SECRET = 8  # shorter values would redact ordinary words ("token", "secret")
 _secrets: tuple[str, ...] = ()  # every form of every secret, longest first (so that no part of one survives)
@@ -81,7 +84,8 @@ def redact_data(value: Any) -> Any:
 def safe_text(text: str, *, keep_lines: bool = False) -> str:
     """`text` without secrets, its control characters escaped: one line, or lines with `keep_lines`."""
     control = _CONTROL_BUT_LINES if keep_lines else _CONTROL
-    return control.sub(lambda m: f"\\x{ord(m.group()):02x}", redact(text))
+    return control.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}",
+                       redact(text))
 
 
 class ExitCode(IntEnum):
@@ -130,8 +134,11 @@ def read_input(path: Path, what: str) -> str:
         raise InputError(f"{path}: {what} not found") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a folder, not a {what}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: cannot read {what} (not UTF-8 text)") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: cannot read {what}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}, "
+            "e.g. a Windows code page such as cp1252); save it as UTF-8"
+        ) from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
 
@@ -141,10 +148,30 @@ def parse_yaml(text: str, origin: str, what: str) -> object:
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_loader())  # a SafeLoader that refuses aliases
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
+        if getattr(exc, "problem", None) == _NO_ALIASES:
+            raise InputError(f"{origin}: {what} uses a YAML alias (*name){where}: aliases are not allowed") from None
         raise InputError(f"{origin}: {what} is not valid YAML{where}") from None
     except RecursionError:
         raise InputError(f"{origin}: {what} is not valid YAML (nested too deeply)") from None
+
+
+_NO_ALIASES = "aliases are not allowed"
+
+
+@cache
+def _loader() -> type:
+    """PyYAML's SafeLoader refusing aliases (`*name`, `<<: *name`): a few hundred kB of nested aliases
+    expand to gigabytes ("billion laughs"); rule packs and exceptions files have no need for them."""
+    import yaml
+
+    class NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent: object, index: object) -> object:
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.composer.ComposerError(None, None, _NO_ALIASES, self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+
+    return NoAliasLoader

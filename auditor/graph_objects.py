@@ -6,8 +6,10 @@ helpers give checks one well-typed value instead of a crash (or a silent truthin
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
+
+from auditor.timestamps import parse_graph_time
 
 GraphObject = dict[str, Any]
 
@@ -19,6 +21,12 @@ def text(obj: GraphObject | None, key: str) -> str:
     """A string field, or "" when missing or not a string."""
     value = obj.get(key) if isinstance(obj, dict) else None
     return value if isinstance(value, str) else ""
+
+
+def is_value(obj: GraphObject | None, key: str, expected: str) -> bool:
+    """Whether an enum-like string field (status, consentType, principalType) is `expected`, in any letter
+    case: Graph and its documents spell them differently (`InProgress`, `inProgress`)."""
+    return text(obj, key).casefold() == expected.casefold()
 
 
 def flag(obj: GraphObject | None, key: str) -> bool | None:
@@ -59,14 +67,7 @@ def scopes(grant: GraphObject) -> list[str]:
 
 def timestamp(obj: GraphObject | None, key: str) -> datetime | None:
     """An ISO 8601 date-time field as an aware datetime (UTC when no zone is given), or None."""
-    raw = text(obj, key)
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return parse_graph_time(text(obj, key))
 
 
 def name_key(name: str) -> str:

@@ -8,6 +8,7 @@ from enum import Enum
 from pathlib import Path
 
 from auditor.acceptance import Acceptance, apply_acceptances
+from auditor.app_coverage import for_app
 from auditor.drift import RunState, diff
 from auditor.engine import evaluate_facts, exit_code
 from auditor.errors import ExitCode, InputError, safe_text
@@ -50,6 +51,7 @@ def build_report(
     previous: RunState | None = None,
 ) -> ReportContext:
     """Evaluate, apply the risk acceptances, and compare with the tenant's `previous` run when there is one."""
+    snapshot = for_app(snapshot, app_id or next(iter(pack.parameters.app_ids), None))
     facts = TenantFacts(snapshot, pack.parameters, app_id)
     result = apply_acceptances(evaluate_facts(facts, pack), acceptances)
     if not is_identified(result.tenant.id):  # whose tenant it is cannot be told: nor can its verdict

@@ -267,8 +267,11 @@ class Snapshot(BaseModel):
 
 
 def parse_snapshot(text: str, origin: str = "snapshot") -> Snapshot:
-    """Parse and validate a snapshot; any problem is one InputError line naming `origin`."""
-    return parse_document(
+    """Parse and validate a snapshot; any problem is one InputError line naming `origin`. A source whose
+    data lacks what the rules read is `error` (auditor.shapes)."""
+    from auditor.shapes import checked
+
+    return checked(parse_document(
         text,
         origin,
         Snapshot,
@@ -276,7 +279,7 @@ def parse_snapshot(text: str, origin: str = "snapshot") -> Snapshot:
         schema_version=SNAPSHOT_SCHEMA_VERSION,
         recognise=lambda raw: raw.get("format") == SNAPSHOT_FORMAT,
         expected=f'"format": "{SNAPSHOT_FORMAT}"',
-    )
+    ))
 
 
 def load_snapshot(path: Path) -> Snapshot:

@@ -12,7 +12,7 @@ from typing import TypeVar
 from auditor.evaluate.approvers import Approver, find_approvers, person
 from auditor.evaluate.reviewers import reviewers_of
 from auditor.facts import SourceUnavailable, TenantFacts, requester_label
-from auditor.graph_objects import GraphObject, flag, object_id, scopes, text
+from auditor.graph_objects import GraphObject, flag, is_value, object_id, scopes, text
 from auditor.report_model import (
     AppPermissionRow,
     ConsentRequestRow,
@@ -67,7 +67,7 @@ def _delegated_grants(facts: TenantFacts, per_user_of_app: bool) -> Iterator[tup
     for sp in _apps(facts):
         of_app = object_id(sp) in app_ids
         for grant in facts.delegated_grants_of(sp):
-            if (of_app and text(grant, "consentType") == "Principal") == per_user_of_app:
+            if (of_app and is_value(grant, "consentType", "Principal")) == per_user_of_app:
                 yield sp, grant
 
 
@@ -180,7 +180,7 @@ def consent_request_rows(facts: TenantFacts) -> list[ConsentRequestRow]:
             status=text(row.request, "status"),
             reason=text(row.request, "reason"),
             overdue=object_id(row.app) in app_ids
-            and text(row.request, "status") == "InProgress"
+            and is_value(row.request, "status", "InProgress")
             and (row.age_days or 0) > max_age,
         )
         for row in facts.user_requests(facts.read("consent_requests"))

@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
 import auditor.history.store
 import auditor.output
@@ -143,7 +144,9 @@ def test_a_full_disk_while_storing_the_run_is_one_line_and_exit_4(
 
         def full(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
             if statement.startswith("INSERT INTO auditor_runs"):
-                raise sqlite3.OperationalError("database or disk is full")
+                # As SQLAlchemy hands on SQLite's error: 2.1 wraps what a listener raises, 2.0 (the newest for
+                # Python 3.10) does not, so the listener raises it wrapped.
+                raise OperationalError(statement, None, sqlite3.OperationalError("database or disk is full"))
 
         event.listen(engine, "before_cursor_execute", full)
         return engine

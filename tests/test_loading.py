@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -53,7 +54,7 @@ def test_a_consultants_copy_changes_severity_and_thresholds(tmp_path: Path) -> N
         (lambda d: d["rules"][0].update(severity="severe"), "rules.HDM-ACW-01.severity"),
         (lambda d: d["rules"].pop(), "check(s) without a rule: HDM-LEG-01"),
         (lambda d: d["rules"][-1].update(id="HDM-NEW-01"), "rule(s) without a check: HDM-NEW-01"),
-        (lambda d: d["rules"].append(d["rules"][0]), "HDM-ACW-01 appears twice"),
+        (lambda d: d["rules"].append(copy.deepcopy(d["rules"][0])), "HDM-ACW-01 appears twice"),  # no YAML alias
         (lambda d: d["parameters"].update(request_duration_days={"min": 30, "max": 7}), "min is greater"),
         (lambda d: d["parameters"].update(required_graph_scopes=["Mail.Read"]), "missing from allowed"),
         (lambda d: d.update(extra=1), "extra: unknown key"),

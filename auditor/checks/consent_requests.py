@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from auditor.checks.grants import EVIDENCE_LIMIT
-from auditor.checks.registry import Outcome, check, pass_if
+from auditor.checks.registry import Outcome, check, errored, pass_if
 from auditor.facts import TenantFacts, requester_label
-from auditor.graph_objects import text
+from auditor.graph_objects import is_value, text
 
 
 @check("HDM-REQ-01", sources=("consent_requests", "service_principals"))
@@ -14,8 +14,17 @@ def no_stale_requests(facts: TenantFacts) -> Outcome:
     pending = [
         row
         for row in facts.user_requests(facts.app_consent_requests)
-        if text(row.request, "status") == "InProgress"
+        if is_value(row.request, "status", "InProgress")
     ]
+    undated = [row for row in pending if row.age_days is None]
+    if undated:  # an age that cannot be read is unknown, never "not stale"
+        named = [{"request_id": text(row.request, "id"), "requester": requester_label(row.request),
+                  "created": text(row.request, "createdDateTime")} for row in undated[:EVIDENCE_LIMIT]]
+        return errored(
+            f"Cannot tell the age of {len(undated)} pending request(s) for HD Meeting: createdDateTime missing or "
+            f"unreadable (request {named[0]['request_id'] or '?'} from {named[0]['requester'] or '?'}).",
+            undated_requests=named,
+        )
     stale = sorted(
         (row for row in pending if row.age_days is not None and row.age_days > max_age),
         key=lambda row: -(row.age_days or 0),

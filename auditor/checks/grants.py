@@ -5,7 +5,7 @@ from __future__ import annotations
 from auditor.checks.registry import Outcome, check, pass_if
 from auditor.checks.service_principal import require_app
 from auditor.facts import TenantFacts
-from auditor.graph_objects import scopes, text
+from auditor.graph_objects import is_value, scopes, text
 
 GRANTS = ("service_principals", "delegated_grants")
 APP_FOUND = ("HDM-SP-01",)
@@ -19,7 +19,7 @@ def tenant_wide_consent(facts: TenantFacts) -> Outcome:
     granted = {
         scope.lower(): scope
         for grant in facts.delegated_grants_of(app)
-        if text(grant, "consentType") == "AllPrincipals" and facts.is_graph(text(grant, "resourceId"))
+        if is_value(grant, "consentType", "AllPrincipals") and facts.is_graph(text(grant, "resourceId"))
         for scope in scopes(grant)
     }
     required = facts.params.required_graph_scopes
@@ -76,7 +76,7 @@ def no_application_permissions(facts: TenantFacts) -> Outcome:
 @check("HDM-GR-04", sources=GRANTS, requires=APP_FOUND)
 def no_per_user_grants(facts: TenantFacts) -> Outcome:
     app = require_app(facts)
-    per_user = [g for g in facts.delegated_grants_of(app) if text(g, "consentType") == "Principal"]
+    per_user = [g for g in facts.delegated_grants_of(app) if is_value(g, "consentType", "Principal")]
     users = sorted({text(g, "principalId") for g in per_user})
     return pass_if(
         not per_user,

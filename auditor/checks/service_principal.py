@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from auditor.checks.registry import Outcome, check, errored, failed, pass_if, passed
 from auditor.facts import TenantFacts
-from auditor.graph_objects import GraphObject, flag, text
+from auditor.graph_objects import GraphObject, flag, is_value, text
 
 SP = ("service_principals",)
 APP_FOUND = ("HDM-SP-01",)
@@ -70,7 +70,7 @@ def users_can_reach_app(facts: TenantFacts) -> Outcome:
     assigned = [
         {"principal": text(a, "principalDisplayName") or text(a, "principalId"), "type": text(a, "principalType")}
         for a in facts.assignments_to(app)
-        if text(a, "principalType") in ("User", "Group")
+        if is_value(a, "principalType", "User") or is_value(a, "principalType", "Group")
     ]
     if not required:
         return passed("Assignment is not required: every user may sign in to HD Meeting.",

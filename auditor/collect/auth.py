@@ -121,6 +121,10 @@ def _certificate_credential(options: LiveOptions, authority: str) -> TokenCreden
             password=os.environ.get(CERTIFICATE_PASSWORD_ENV) or None,
             authority=authority,
         )
+    except TypeError:  # cryptography: "Password was not given but private key is encrypted"
+        raise InputError(
+            f"--certificate {path}: the private key is encrypted: put its password in {CERTIFICATE_PASSWORD_ENV}"
+        ) from None
     except (ValueError, OSError) as exc:
         raise InputError(
             f"--certificate {path}: cannot load it as a PEM or PFX certificate with its private key "

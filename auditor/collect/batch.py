@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from auditor.collect.answers import Unacceptable, check_object, next_page
 from auditor.collect.graph_client import GraphClient, GraphResponse
 from auditor.collect.graph_requests import GraphRequest
 from auditor.collect.progress import CollectionProgress
@@ -52,8 +53,9 @@ class Deadline:
     def passed(self) -> bool:
         return asyncio.get_running_loop().time() >= self._at
 
-    def bound(self) -> asyncio.Timeout:
-        return asyncio.timeout_at(self._at)
+    @property
+    def remaining(self) -> float:
+        return max(0.0, self._at - asyncio.get_running_loop().time())
 
     def outcome(self) -> Outcome:
         message = f"not read within the deadline of {self.seconds:g} s for the whole collection"
@@ -91,10 +93,9 @@ class BatchRunner:
         outcomes: dict[GraphRequest, Outcome] = {}
         pending = [_Pending(request, request.url) for request in dict.fromkeys(requests)]
         while pending and not self._deadline.passed:
-            try:
-                async with self._deadline.bound():
-                    pending = await self._step(pending, outcomes)
-            except TimeoutError:
+            try:  # asyncio.wait_for, not asyncio.timeout_at: Python 3.10 has no timeout_at
+                pending = await asyncio.wait_for(self._step(pending, outcomes), self._deadline.remaining)
+            except asyncio.TimeoutError:
                 break
         for item in pending:  # cut off by the deadline
             outcomes.setdefault(item.request, self._deadline.outcome())
@@ -125,7 +126,11 @@ class BatchRunner:
             outcomes[item.request] = _invalid("the response body is not a JSON object")
             return None
         if not item.request.kind.is_list:
-            outcomes[item.request] = Outcome({k: v for k, v in body.items() if k != "@odata.context"})
+            try:
+                check_object(item.request, body)
+                outcomes[item.request] = Outcome({k: v for k, v in body.items() if k != "@odata.context"})
+            except Unacceptable as problem:
+                outcomes[item.request] = _invalid(str(problem))
             return None
         values = body.get("value")
         if not isinstance(values, list):
@@ -136,9 +141,10 @@ class BatchRunner:
         if not link:
             outcomes[item.request] = Outcome(item.items)
             return None
-        next_url = self._client.relative(str(link))
-        if next_url is None:
-            outcomes[item.request] = _invalid(f"@odata.nextLink leaves {self._client.base_url}")
+        try:
+            next_url = next_page(self._client.base_url, item.request, str(link))
+        except Unacceptable as problem:
+            outcomes[item.request] = _invalid(str(problem))
             return None
         item.visited.add(item.url)
         if next_url in item.visited:

@@ -46,6 +46,13 @@ def resolve_endpoints(options: LiveOptions) -> Endpoints:
         raise InputError(f"--graph-url {graph_url!r} is not an http(s) URL such as https://graph.microsoft.com/v1.0")
     if parts.query or parts.fragment or parts.username or parts.password:
         raise InputError("--graph-url must be a plain base URL (no user, query or fragment)")
+    segments = parts.path.split("/")
+    if "beta" in (segment.lower() for segment in segments):
+        # Refused, not rewritten: beta answers differently (e.g. the consent policies' property), and a
+        # rewritten URL could reach something the user did not name.
+        v1 = "/".join("v1.0" if segment.lower() == "beta" else segment for segment in segments)
+        raise InputError(f"--graph-url {graph_url!r}: the Graph beta endpoint is not supported; "
+                         f"the auditor reads v1.0 only (e.g. {parts.scheme}://{parts.netloc}{v1})")
     if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
         raise InputError(
             f"--graph-url {graph_url!r}: plain http is only allowed to localhost, 127.0.0.1 or [::1]; use https"

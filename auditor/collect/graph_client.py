@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from azure.core.credentials import TokenCredential
@@ -34,7 +35,7 @@ from kiota_abstractions.request_information import RequestInformation
 from kiota_abstractions.request_option import RequestOption
 from kiota_authentication_azure.azure_identity_authentication_provider import AzureIdentityAuthenticationProvider
 from kiota_http.kiota_client_factory import KiotaClientFactory
-from kiota_http.middleware import BaseMiddleware, RetryHandler
+from kiota_http.middleware import BaseMiddleware, RedirectHandler, RetryHandler
 from kiota_http.middleware.options import ResponseHandlerOption, RetryHandlerOption
 from msgraph import GraphServiceClient
 from msgraph.graph_request_adapter import GraphRequestAdapter
@@ -45,6 +46,7 @@ from auditor.collect.clouds import Endpoints
 from auditor.collect.retry import BudgetedRetryHandler, RetryReporter, WaitBudget
 from auditor.errors import REDACTED, CollectionError, redact
 from auditor.snapshot import GraphError
+from auditor.tenant_text import may_hold_lone_surrogates, without_lone_surrogates
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +65,13 @@ class GraphResponse:
 
     @property
     def ok(self) -> bool:
-        return 200 <= self.status < 300
+        """Only a 200 is a complete answer: a 206 or another success is not (DESIGN §3)."""
+        return self.status == 200
 
     def error(self) -> GraphError:
         """The Graph error of a failed response (`{"error": {"code", "message"}}`)."""
+        if 200 < self.status < 400:
+            return _not_an_answer(self.status, self.headers)
         error = self.body.get("error") if isinstance(self.body, dict) else None
         if isinstance(error, dict) and error.get("code"):
             message = redact(str(error.get("message") or ""))  # a proxy may echo what it was sent
@@ -77,6 +82,16 @@ class GraphResponse:
     def failed(cls, code: str, message: str) -> GraphResponse:
         """A request that got no usable answer: a timeout, a broken connection, an unreadable body."""
         return cls(0, {}, {"error": {"code": code, "message": message}})
+
+
+def _not_an_answer(status: int, headers: Mapping[str, str]) -> GraphError:
+    """A success other than 200 (e.g. 206 Partial Content), or a redirect: never followed, never data."""
+    if status >= 300:
+        location = next((str(v) for k, v in headers.items() if k.lower() == "location"), "")
+        target = urlsplit(location)
+        where = f" to {target.scheme}://{target.netloc}{target.path}" if target.netloc else ""
+        return GraphError(code=f"HTTP{status}", message=f"redirect{where} not followed", http_status=status)
+    return GraphError(code=f"HTTP{status}", message="not a complete answer (only a 200 is)", http_status=status)
 
 
 class GraphClient:
@@ -95,9 +110,11 @@ class GraphClient:
     ) -> None:
         self.base_url = endpoints.graph_url
         self._timeout = timeout
+        # No RedirectHandler: a redirect is never followed (its target's answers would become tenant data).
         middleware = [
             BudgetedRetryHandler(budget, reporter, self.describe) if isinstance(handler, RetryHandler) else handler
             for handler in KiotaClientFactory.get_default_middleware(None)
+            if not isinstance(handler, RedirectHandler)
         ]
         middleware += [GraphTelemetryHandler(), _WireHandler(timeout)]
         # msgraph-core wraps the client's transport in one whose aclose() does not close it: keep it to close it.
@@ -123,11 +140,6 @@ class GraphClient:
         body = {"requests": [{"id": rid, "method": "GET", "url": url} for rid, url in requests]}
         log.debug("$batch of %d: %s", len(requests), ", ".join(f"GET {url}" for _, url in requests))
         return await self._send(Method.POST, "/$batch", json.dumps(body).encode())
-
-    def relative(self, link: str) -> str | None:
-        """A nextLink relative to the base URL; None when it points anywhere else."""
-        prefix = self.base_url + "/"
-        return link[len(self.base_url) :] if link.startswith(prefix) else None
 
     def describe(self, request: httpx.Request) -> str:
         path = str(request.url).removeprefix(self.base_url)
@@ -193,13 +205,16 @@ class _WireHandler(BaseMiddleware):
 
     async def send(self, request: httpx.Request, transport: httpx.AsyncBaseTransport) -> httpx.Response:
         log.debug("%s %s %s", request.method, request.url, _shown_headers(request.headers))
-        try:
-            async with asyncio.timeout(self._timeout):
-                response = await super().send(request, transport)
-                await response.aread()
-        except TimeoutError:
+        try:  # asyncio.wait_for, not asyncio.timeout: Python 3.10 has no asyncio.timeout
+            response = await asyncio.wait_for(self._whole(request, transport), self._timeout)
+        except asyncio.TimeoutError:
             raise httpx.ReadTimeout(f"no complete answer within {self._timeout:g} s", request=request) from None
         log.debug("%s %s: HTTP %d, %d bytes", request.method, request.url, response.status_code, len(response.content))
+        return response
+
+    async def _whole(self, request: httpx.Request, transport: httpx.AsyncBaseTransport) -> httpx.Response:
+        response = await super().send(request, transport)
+        await response.aread()
         return response
 
 
@@ -224,6 +239,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 def _json_or_none(content: bytes) -> Any:
     try:
-        return json.loads(content) if content else None
-    except (ValueError, UnicodeDecodeError):
+        value = json.loads(content) if content else None
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
+    return without_lone_surrogates(value) if may_hold_lone_surrogates(content) else value

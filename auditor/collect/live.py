@@ -28,6 +28,7 @@ from auditor.collect.retry import RetryPolicy, WaitBudget
 from auditor.errors import InputError
 from auditor.reviewer_query import is_guid
 from auditor.rulepack import RulePack
+from auditor.shapes import checked_sources
 from auditor.snapshot import CollectionTarget, Snapshot, ToolInfo
 from auditor.tenant_identity import identify
 
@@ -140,5 +141,5 @@ async def _collect(
         graph_url=endpoints.graph_url,
         tenant=collector.tenant(options.tenant_id, options.cloud.value),
         target=target,
-        sources=sources,
+        sources=checked_sources(sources),
     )

@@ -1,7 +1,9 @@
 """TENANTS.csv for `auditor fleet` (issue 5, contract): one tenant per row, each checked before anything runs.
 
 A header row names the columns (any order, all optional); each row needs a `tenant_id` or a
-`graph_url`. Empty cells take the command-line value. Any problem is one InputError naming the row
+`graph_url`. Cells are separated by `,`, `;` (European Excel) or tab, seen from the header row or
+from Excel's `sep=;` first line; the file is UTF-8, with or without a BOM. Empty cells take the
+command-line value. Any problem is one InputError naming the row
 (rows are numbered as a spreadsheet shows them: the header is row 1), and nothing is written.
 """
 
@@ -31,6 +33,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 # whose value would then go to the row's graph_url as a bearer token.
 _TOKEN_ENV_NAME = re.compile(rf"^(?:AUDITOR_ACCESS_TOKEN|{TOKEN_ENV_PREFIX}[A-Za-z0-9_]+)$")
 MAX_FOLDER = 100
+_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
 @dataclass(frozen=True)
@@ -60,13 +63,27 @@ def _choice(enum: type[Enum], column: str, value: str, where: str) -> Enum:
         raise InputError(f"{where}: unknown {column} {value!r} (choose from {choices})") from None
 
 
-def _header(cells: list[str], where: str) -> list[str]:
+def _dialect(text: str) -> tuple[str, str, int]:
+    """The text below Excel's `sep=X` line if any, its delimiter (that line's, else sniffed from the header
+    among `,` `;` and tab, else `,`), and the number of lines skipped."""
+    first, _, rest = text.partition("\n")
+    first = first.rstrip("\r")
+    if len(first) == 5 and first[:4].lower() == "sep=":
+        return rest, first[4], 1
+    try:
+        return text, csv.Sniffer().sniff(first, delimiters=",;\t").delimiter, 0
+    except csv.Error:  # a single column: no delimiter to see
+        return text, ",", 0
+
+
+def _header(cells: list[str], where: str, delimiter: str) -> list[str]:
     names = [cell.strip().lower() for cell in cells]
+    read_as = f"read as {_DELIMITERS.get(delimiter, repr(delimiter))}-separated UTF-8; columns: {', '.join(COLUMNS)}"
     for number, name in enumerate(names, start=1):
         if not name:
-            raise InputError(f"{where}: column {number} has no name (columns: {', '.join(COLUMNS)})")
+            raise InputError(f"{where}: column {number} has no name ({read_as})")
         if name not in COLUMNS:
-            raise InputError(f"{where}: unknown column {name!r} (columns: {', '.join(COLUMNS)})")
+            raise InputError(f"{where}: unknown column {name!r} ({read_as})")
         if names.count(name) > 1:
             raise InputError(f"{where}: column {name!r} appears twice")
     return names
@@ -112,14 +129,14 @@ def _tenant(path: Path, number: int, values: dict[str, str], defaults: LiveOptio
 def load_tenants(path: Path, defaults: LiveOptions, app_id: str | None = None) -> list[TenantRow]:
     """Every tenant of the file, in file order, with the command line's `defaults` under its empty cells."""
     text = read_input(path, "tenants file").removeprefix("\ufeff")  # spreadsheets often save a BOM
+    text, delimiter, number = _dialect(text)
     header: list[str] | None = None
     tenants: list[TenantRow] = []
-    number = 0
     try:
-        for cells in csv.reader(io.StringIO(text, newline="")):
+        for cells in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
             number += 1
             if header is None:
-                header = _header(cells, f"{path} row {number}") if cells else None
+                header = _header(cells, f"{path} row {number}", delimiter) if cells else None
                 continue
             if len(cells) > len(header):
                 raise InputError(f"{path} row {number}: {len(cells)} values but {len(header)} columns")

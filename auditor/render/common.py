@@ -6,7 +6,6 @@ each renderer (Jinja2 autoescape for HTML, text-typed cells for Excel).
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from auditor.render.paths import awaiting_consent
 from auditor.report_model import ReportContext
 from auditor.result import Finding, Result, Status, Verdict
 from auditor.rulepack import Severity
+from auditor.timestamps import parse_graph_time
 
 STATUS_LABELS = {
     Status.PASS: "Pass",
@@ -167,15 +167,8 @@ def safe_url(url: str | None) -> str | None:
 
 def parse_time(text: str | None) -> datetime | None:
     """An ISO 8601 time from Graph as naive UTC (Excel has no time zones), or None if it is not one."""
-    if not text:
-        return None
-    # Graph writes 7 fractional digits and a "Z"; Python 3.10 accepts neither.
-    normalized = re.sub(r"(\.\d{6})\d+", r"\1", text.strip()).replace("Z", "+00:00")
-    try:
-        moment = datetime.fromisoformat(normalized)
-    except ValueError:
-        return None
-    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+    moment = parse_graph_time(text)
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment else None
 
 
 # --- tenant tables -----------------------------------------------------------------------------

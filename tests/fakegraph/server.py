@@ -15,6 +15,11 @@ JSON batching with sub-responses in reverse order, bearer-token check), records 
     server.fail(r"^/users/", kind="truncated")              # 200 with the JSON body cut in half
     server.fail(r"^/users/", kind="reset")                  # the connection drops mid-body (a whole $batch)
     server.fail(r"^/roleManagement/", kind="loop")          # a list page whose nextLink is the page itself
+    server.fail(r"oauth2PermissionGrants", kind="link", to=URL)  # a list page whose nextLink is URL
+    server.fail(r"^/users/", kind="wrong_id", to=OTHER_ID)  # a single object answered with another one's id
+    server.fail(r"^/organization", kind="partial")          # the real answer, as 206 Partial Content
+    server.fail(r"^/policies/authorizationPolicy", kind="body", body={})  # 200 with this JSON body instead
+    server.fail(r"^/\\$batch", kind="redirect", to=URL)       # 307 Temporary Redirect to URL
     server.fail(r".", 429, retry_after=0, times=2, each=True)  # every request throttled twice (a storm)
 
 `latency` delays every HTTP request (a `$batch` once) like a distant Graph; `FakeGraphHost` serves
@@ -94,6 +99,8 @@ class Fault:
     kind: str = "status"  # "status" (answer with it), "slow", "garbage", "truncated", "reset" or "loop"
     delay: float = 0.0  # seconds over which a "slow" answer trickles
     each: bool = False  # `times` counts per request (path?query), not over all requests
+    to: str | None = ""  # the nextLink ("link"), the id ("wrong_id") or the Location ("redirect") a fault sends
+    body: Any = None  # the JSON body a "body" fault sends
     hits: int = 0
     hits_by_target: dict[str, int] = field(default_factory=dict)
 
@@ -132,14 +139,23 @@ class ConnectionCut(Exception):
         self.payload = payload
 
 
-def _spoiled(reply: Reply, kind: str, own_link: str) -> Reply:
-    """The reply as a "garbage", "truncated", "reset" or "loop" fault sends it ("slow" changes nothing)."""
+def _spoiled(reply: Reply, fault: Fault, own_link: str) -> Reply:
+    """The reply as a fault of `fault.kind` sends it ("slow" changes nothing)."""
     status, headers, body = reply
     payload = json.dumps(body).encode()
+    kind = fault.kind
     if kind == "reset":
         raise ConnectionCut(payload)
-    if kind == "loop" and isinstance(body, dict):
-        return status, headers, {**body, "@odata.nextLink": own_link}
+    if kind in ("loop", "link") and isinstance(body, dict):
+        return status, headers, {**body, "@odata.nextLink": own_link if kind == "loop" else fault.to}
+    if kind == "wrong_id" and isinstance(body, dict):
+        return status, headers, {**body, "id": fault.to}
+    if kind == "partial":
+        return 206, headers, body
+    if kind == "body":
+        return status, headers, fault.body
+    if kind == "redirect":
+        return 307, {**headers, "Location": fault.to}, {}
     if kind == "truncated":
         return status, headers, Raw(payload[: len(payload) // 2])
     if kind == "garbage":
@@ -259,6 +275,8 @@ class FakeGraph:
         kind: str = "status",
         delay: float = 0.0,
         each: bool = False,
+        to: str | None = "",
+        body: Any = None,
     ) -> Fault:
         """Answer requests whose path?query matches `pattern` (re.search) with an error, or spoil their
         answer (`kind`, see the module's docstring)."""
@@ -274,6 +292,8 @@ class FakeGraph:
             kind,
             delay,
             each,
+            to,
+            body,
         )
         with self._lock:
             self._faults.append(fault)
@@ -312,7 +332,7 @@ class FakeGraph:
         if fault is not None and fault.kind == "slow":
             self._trickle.seconds = fault.delay
         reply = self._serve(method, parts.path, params, in_batch=in_batch, body=body, authorization=authorization)
-        return reply if fault is None else _spoiled(reply, fault.kind, self.base_url + target)
+        return reply if fault is None else _spoiled(reply, fault, self.base_url + target)
 
     def _serve(
         self, method: str, path: str, params: dict[str, str], *, in_batch: bool, body: bytes, authorization: str | None
