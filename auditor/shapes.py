@@ -87,6 +87,34 @@ class ConsentRequest(Identified):
     userConsentRequests: list[UserConsentRequest]
 
 
+class RoleEligibility(RoleAssignment):
+    pass  # startDateTime / endDateTime are judged by the approvers, which name an instance they cannot date
+
+
+class GroupEligibility(Identified):
+    groupId: str
+    principalId: str
+    accessId: str
+
+
+class RolePermission(TypedDict):
+    allowedResourceActions: list[str]
+
+
+class RoleDefinition(Identified):
+    rolePermissions: list[RolePermission]  # isEnabled is judged by the approvers, which name the role
+
+
+class PermissionGrantPolicy(Identified):
+    includes: list[dict[str, Any]]  # condition sets: checked by the policy evaluator (malformed → unknown)
+    excludes: list[dict[str, Any]]
+
+
+class PermissionClassification(Identified):
+    permissionId: str
+    classification: str
+
+
 _SHAPES: dict[str, TypeAdapter[Any]] = {}
 _KEYED_BY_ID: set[str] = set()
 
@@ -111,6 +139,11 @@ register("groups", dict[str, Identified | None], keyed_by_id=True)
 register("group_members", dict[str, list[Identified]])
 register("role_assignments", list[RoleAssignment])
 register("consent_requests", list[ConsentRequest])
+register("role_eligibilities", list[RoleEligibility])
+register("group_eligibilities", list[GroupEligibility])
+register("role_definitions", list[RoleDefinition])
+register("permission_grant_policies", dict[str, PermissionGrantPolicy | None], keyed_by_id=True)
+register("permission_classifications", list[PermissionClassification])
 
 
 def shape_problem(source: str, data: Any) -> str | None:

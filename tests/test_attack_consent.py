@@ -94,8 +94,6 @@ MISSING_PROPERTY = (
 # -- HD Meeting's service principal read without a property a rule reads ---------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=MISSING_PROPERTY + "; §5: 'unknown — SP-01 or SP-02 is error'. Today SP-02 "
-                   "fails ('disabled') and the verdict is 'blocked'.")
 def test_a_service_principal_without_account_enabled_is_unknown_not_blocked(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
@@ -105,24 +103,20 @@ def test_a_service_principal_without_account_enabled_is_unknown_not_blocked(
            code=3)
 
 
-@pytest.mark.xfail(strict=True, reason=MISSING_PROPERTY + ". Today SP-03 passes ('assignment is not required'), "
-                   "the granted path is open and the verdict 'ready'.")
 def test_a_service_principal_without_assignment_required_is_not_ready(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
     tenant = _tenant("Assignless", app=True, verified=True)
     tenant.grant_delegated(tenant.refs["app"], tenant.refs["graph"], "User.Read Calendars.ReadWrite offline_access")
     del tenant.service_principals[-1]["appRoleAssignmentRequired"]
-    # granted: SP-01, SP-02, GR-01 pass, SP-03 cannot be told → unknown (§5); nothing else is open.
+    # §3: the missing property "makes the sources behind that rule error" — the service principals, so
+    # SP-01 and the rules after it are error too; granted cannot be told (§5); nothing else is open.
     _check(_scan(cli, fake_graph, tenant, tmp_path), verdict="unknown",
            paths={"granted": "unknown", "admin_consent_workflow": "closed"},
-           rules={"HDM-SP-01": "pass", "HDM-GR-01": "pass", "HDM-SP-03": "error"}, code=3)
+           rules={"HDM-SP-01": "error", "HDM-SP-03": "error"}, code=3)
 
 
 
-@pytest.mark.xfail(strict=True, reason=MISSING_PROPERTY + "; §5: 'blocked means the app is disabled or every path "
-                   "was read and found closed'. A tenant-wide grant read without consentType may be the AllPrincipals "
-                   "grant GR-01 looks for: today GR-01 fails, the granted path is closed and the verdict 'blocked'.")
 def test_a_grant_without_consent_type_is_not_read_as_missing_consent(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
@@ -135,9 +129,6 @@ def test_a_grant_without_consent_type_is_not_read_as_missing_consent(
 # -- the authorization policy read without permissionGrantPoliciesAssigned ---------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=MISSING_PROPERTY + "; §6 exit 3 on any error finding. Today UC-01 passes "
-                   "('the legacy policy is not assigned') while the user_consent path itself says it was read "
-                   "without permissionGrantPoliciesAssigned, and the exit code is 1.")
 @pytest.mark.parametrize("spoil", ["property missing", "defaultUserRolePermissions missing"])
 def test_user_consent_settings_without_the_assigned_policies_are_an_error(
     spoil: str, cli: Cli, fake_graph: StartGraph, tmp_path: Path
@@ -169,10 +160,6 @@ def test_a_reviewers_role_without_directory_scope_is_not_a_definite_no(
            rules={"HDM-ACW-04": "error"}, code=3)
 
 
-@pytest.mark.xfail(strict=True, reason=MISSING_PROPERTY + "; §4: consent-capable roles include every enabled custom "
-                   "role whose rolePermissions[].allowedResourceActions holds managePermissionGrantsForAll.{policyId}; "
-                   "unread custom role definitions make ACW-04 error. Today a definition without rolePermissions is "
-                   "taken as 'grants nothing': ACW-04 fails, verdict 'blocked'.")
 def test_a_custom_role_read_without_role_permissions_is_not_a_definite_no(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
@@ -204,10 +191,6 @@ def test_a_group_eligibility_without_access_id_is_not_a_definite_no(
 # -- permission classifications -----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=MISSING_PROPERTY + "; §5: 'permissionClassification is all or equals S's "
-                   "classification in the tenant (request 18; an unclassified scope matches only all)' — a "
-                   "classification object without its level is not 'unclassified'. Today the path is closed and "
-                   "the verdict 'blocked'.")
 def test_a_classification_without_its_level_leaves_user_consent_unknown(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from auditor import __version__
 from auditor.collect import RetryPolicy, collect_snapshot
+from auditor.collect.live import DEFAULT_CONSENT_CAPABLE_ROLE_IDS
 from auditor.snapshot import CollectionTarget, Snapshot, SourceStatus, parse_snapshot
 from tests.fakegraph import fixtures, scenarios
 from tests.fakegraph.contract import violations
@@ -52,7 +53,8 @@ def test_fully_consented_tenant_in_two_round_trips(fake_graph):
     assert snapshot.tenant.id == tenant.id and snapshot.tenant.display_name == "Fabrikam"
     assert snapshot.graph_url == server.base_url
     assert snapshot.tool.version == __version__
-    assert snapshot.target == TARGET
+    # What was looked for, and the consent-capable roles whose holders were read (the default pack's four).
+    assert snapshot.target == TARGET.model_copy(update={"consent_role_ids": list(DEFAULT_CONSENT_CAPABLE_ROLE_IDS)})
     assert snapshot.collected_at.tzinfo is not None
     sps = snapshot.data("service_principals")
     assert {sp["appId"] for sp in sps} == {HDM_APP_ID, MICROSOFT_GRAPH_APP_ID, EXCHANGE_ONLINE_APP_ID}
