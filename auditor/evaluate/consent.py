@@ -108,10 +108,6 @@ class ConsentFacts:
                          publisher_id)
 
     @property
-    def publisher_verified(self) -> bool | None:
-        return self.client.publisher_verified
-
-    @property
     def allows_risky_user_consent(self) -> bool:
         """`allowUserConsentForRiskyApps` (null counts as false, Graph's default); raises when unread."""
         return flag(self.facts.read("authorization_policy"), "allowUserConsentForRiskyApps") is True
@@ -132,7 +128,8 @@ class ConsentFacts:
             return PolicyAnswer(policy_id, None, f"policy '{policy_id}' could not be read ({missing.describe()})",
                                 missing)
         if policy_id.lower() not in policies:
-            return PolicyAnswer(policy_id, None, f"policy '{policy_id}' was not collected")
+            return PolicyAnswer(policy_id, None, f"policy '{policy_id}' was not collected (an id other than letters, "
+                                "digits, '.', '_' and '-' is never sent to Graph)")
         policy = policies[policy_id.lower()]
         if policy is None:
             return PolicyAnswer(policy_id, False, f"policy '{policy_id}' does not exist in the tenant")
@@ -145,7 +142,9 @@ class ConsentFacts:
         if result is True:
             reason = f"policy '{policy_id}' admits {scopes} for HD Meeting"
         elif result is False:
-            reason = f"policy '{policy_id}' does not admit all of {scopes} for HD Meeting"
+            refused = [scope.value for scope, ok in zip(self.scopes, self.admits_each(policy_id), strict=True)
+                       if ok is False]
+            reason = f"policy '{policy_id}' does not admit {' '.join(refused)} for HD Meeting"
         else:
             unread = f" ({self.scopes_missing.describe()})" if self.scopes_missing else ""
             reason = f"whether policy '{policy_id}' admits {scopes} depends on facts that could not be read{unread}"

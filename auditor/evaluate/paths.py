@@ -123,7 +123,8 @@ def _policies(facts: TenantFacts, consent: ConsentFacts) -> Condition:
         what = "do" if together else "may (it depends on facts that could not be read)"
         return None, (f"No single user consent policy admits all of {scopes}, but {', '.join(policy_ids)} together "
                       f"{what}: Microsoft does not document whether policies combine per permission.")
-    return False, f"No assigned user consent policy ({', '.join(policy_ids)}) admits all of {scopes} for HD Meeting."
+    return False, (f"No assigned user consent policy admits all of {scopes} for HD Meeting: "
+                   + "; ".join(answer.reason for answer in answers) + ".")
 
 
 def _unknown_scopes(consent: ConsentFacts) -> str:
@@ -132,7 +133,7 @@ def _unknown_scopes(consent: ConsentFacts) -> str:
 
 
 def _step_up(facts: TenantFacts, consent: ConsentFacts) -> Condition:
-    if consent.publisher_verified is True:
+    if consent.client.publisher_verified is True:
         return True, "HD Meeting's publisher is verified: risk-based step-up does not apply."
     try:
         risky_allowed = consent.allows_risky_user_consent
