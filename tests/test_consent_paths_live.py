@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -164,3 +165,32 @@ def test_without_beta_policies_come_from_v1_and_the_reasons_say_what_is_not_visi
     assert user_consent["state"] == "open"
     assert any("certified-only restriction would not be visible" in r for r in user_consent["reasons"])
     assert violations(server.requests, server.minted_skiptokens) == []
+
+
+def _spoil_condition_set(tenant: Any) -> None:
+    del tenant.permission_grant_policies["microsoft-user-default-legacy"]["includes"][0]["permissionType"]
+
+
+def _spoil_eligibility(tenant: Any) -> None:
+    del tenant.role_eligibilities[0]["principalId"]
+
+
+# A plausible but wrong shape on each new source where it decides: never a pass, never a definite verdict.
+WRONG_SHAPES = {
+    "permission_grant_policies": ("legacy_verified_app", _spoil_condition_set, "user_consent"),
+    "role_eligibilities": ("eligible_reviewer", _spoil_eligibility, "admin_consent_workflow"),
+}
+
+
+@pytest.mark.parametrize("source", sorted(WRONG_SHAPES))
+def test_a_wrong_shape_on_a_new_source_leaves_its_path_unknown(
+    source: str, cli: Cli, fake_graph: StartGraph, tmp_path: Path
+) -> None:
+    case, spoil, path = WRONG_SHAPES[source]
+    tenant, _ = CASES[case]()
+    spoil(tenant)
+    server = fake_graph(tenant)
+    cli("scan", *cli_args(server), "--app-id", HDM_APP_ID, "--out", str(tmp_path), "--format", "json")
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["paths"][path]["state"] == "unknown", result["paths"][path]
+    assert result["verdict"] == "unknown"
