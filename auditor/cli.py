@@ -6,6 +6,7 @@ that need them, so `auditor --help` and `auditor rules` start fast.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -133,7 +134,10 @@ def scan(
             not_recorded = exc
     code = run_exit_code(context.result, fail_on)
     if not quiet:
-        typer.echo("\n".join(scan_summary(context, out)), err=True)
+        headline, *notes = scan_summary(context, out)
+        typer.echo(headline)  # stdout: the line a script or a person reads
+        for note in notes:
+            typer.echo(note, err=True)
     if not_recorded:  # shown even with --quiet: it is why the exit code is 4 (or 3)
         typer.echo(f"auditor: {not_recorded}", err=True)
         code = worst_exit((code, not_recorded.exit_code))
@@ -155,7 +159,15 @@ def _load_snapshot(
         return load_snapshot(DEMO_SNAPSHOT)
     if path:
         return load_snapshot(path)
+    if not live_given and not any(os.environ.get(name) for name in SIGN_IN_ENVIRONMENT):
+        raise InputError("nothing to scan: pass --demo, --snapshot FILE, or --tenant-id TENANT --auth MODE "
+                         "(see auditor scan --help)")
     return _collect(live, pack, app_id)
+
+
+# What lets DefaultAzureCredential sign in without any option (environment, workload or managed identity).
+SIGN_IN_ENVIRONMENT = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE", "IDENTITY_ENDPOINT",
+                       "MSI_ENDPOINT")
 
 
 def _collect(live: LiveOptions, pack: RulePack, app_id: str | None) -> Snapshot:
@@ -209,6 +221,23 @@ def collect(
     if unread:  # shown even with --quiet: it is why the exit code is 3
         typer.echo(safe_text(f"Collection incomplete, not read: {'; '.join(unread)}"), err=True)
         raise typer.Exit(int(ExitCode.INCOMPLETE))
+
+
+@app.command("demo-snapshot")
+def demo_snapshot(
+    out: Annotated[Path, typer.Option("--out", help="Snapshot file to write (JSON).")] = Path("demo-snapshot.json"),
+) -> None:
+    """Write the demo tenant's snapshot (the one 'scan --demo' reads), to try 'scan --snapshot' on.
+
+    Example:
+
+      auditor demo-snapshot --out demo.json && auditor scan --snapshot demo.json
+    """
+    from auditor.output import write_atomic
+    from auditor.resources import DEMO_SNAPSHOT
+
+    write_atomic(out, DEMO_SNAPSHOT.read_bytes())
+    typer.echo(f"Demo snapshot written to {out}")
 
 
 @app.command("rules")
@@ -300,7 +329,8 @@ def diff_runs(
     tenant: opt.HistoryTenant = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the drift as JSON.")] = False,
     fail_on: Annotated[
-        Severity, typer.Option("--fail-on", help="Exit 1 when a rule at or above this severity regressed.")
+        Severity, typer.Option("--fail-on", parser=opt.choice(Severity),
+                               help="Exit 1 when a rule at or above this severity regressed.")
     ] = Severity.INFO,
 ) -> None:
     """Compare two scans rule by rule: regressed, improved, evidence-changed, unchanged, new, removed.
