@@ -40,13 +40,13 @@ from auditor.render.common import (
     safe_url,
 )
 from auditor.render.paths import awaiting_consent, path_views
+from auditor.render.plain import EVIDENCE_LIST_LIMIT, inline, joined, label
 from auditor.render.remediation import Block, remediation_blocks
 from auditor.report_model import ReportContext
 from auditor.resources import REPORTS_DIR
 from auditor.result import Finding, Status
 
 TABLE_ROW_LIMIT = 200  # rows per tenant table; the workbook has every row
-EVIDENCE_LIST_LIMIT = 25
 EVIDENCE_ROW_LIMIT = 20
 CELL_LIST_LIMIT = 10
 FIX_FIRST_LIMIT = 5
@@ -74,63 +74,33 @@ class Evidence:
         return self.kind in ("table", "map")
 
 
-ACRONYMS = {"id": "ID", "ids": "IDs", "url": "URL"}
-
-
-def _label(key: object) -> str:
-    """`stale_requests` → "Stale requests"; Graph property names such as `isEnabled` stay as they are."""
-    text = str(key)
-    if not re.fullmatch(r"[a-z0-9_]+", text):
-        return text
-    words = [ACRONYMS.get(word, word) for word in text.split("_")]
-    return " ".join(words)[:1].upper() + " ".join(words)[1:]
-
-
-def _inline(value: Any) -> str:
-    if value is None:
-        return "\u2014"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "; ".join(f"{key}: {_inline(item)}" for key, item in value.items())
-    if isinstance(value, list):
-        return _joined(value, ", ")
-    return str(value)
-
-
-def _joined(values: list[Any], separator: str) -> str:
-    shown = separator.join(_inline(item) for item in values[:EVIDENCE_LIST_LIMIT])
-    rest = len(values) - EVIDENCE_LIST_LIMIT
-    return shown + (f"{separator}\u2026 and {rest} more" if rest > 0 else "")
-
-
 def _table_cell(value: Any) -> str:
     """A value in an evidence table; list items one per line."""
     if isinstance(value, list) and all(not isinstance(item, dict | list) for item in value):
-        return _joined(value, "\n")
-    return _inline(value)
+        return joined(value, "\n")
+    return inline(value)
 
 
 def _table(rows: list[dict[str, Any]]) -> Evidence:
     shown = rows[:EVIDENCE_ROW_LIMIT]
     columns = list(dict.fromkeys(key for row in shown for key in row))
     cells = [[_table_cell(row[column]) if column in row else "" for column in columns] for row in shown]
-    return Evidence("table", columns=[_label(c) for c in columns], rows=cells, more=len(rows) - len(shown))
+    return Evidence("table", columns=[label(c) for c in columns], rows=cells, more=len(rows) - len(shown))
 
 
 def evidence(value: Any, depth: int = 0) -> Evidence:
     if value is None or value == [] or value == {}:
         return Evidence("empty", text="none" if value is not None else "\u2014")
     if depth >= EVIDENCE_DEPTH:
-        return Evidence("text", text=_inline(value))
+        return Evidence("text", text=inline(value))
     if isinstance(value, dict):
-        return Evidence("map", entries=[(_label(k), evidence(v, depth + 1)) for k, v in value.items()])
+        return Evidence("map", entries=[(label(k), evidence(v, depth + 1)) for k, v in value.items()])
     if isinstance(value, list):
         if all(isinstance(item, dict) for item in value):
             return _table(value)
         shown = value[:EVIDENCE_LIST_LIMIT]
-        return Evidence("list", items=[_inline(item) for item in shown], more=len(value) - len(shown))
-    return Evidence("text", text=_inline(value))
+        return Evidence("list", items=[inline(item) for item in shown], more=len(value) - len(shown))
+    return Evidence("text", text=inline(value))
 
 
 # --- findings ----------------------------------------------------------------------------------
@@ -330,7 +300,7 @@ def render_html(ctx: ReportContext) -> str:
         categories=sorted({f.category for f in result.findings}),
         severities=[s.value for s in SEVERITY_ORDER if any(f.severity is s for f in result.findings)],
         statuses=[(s.value, STATUS_LABELS[s]) for s in STATUS_ORDER],
-        status_labels={s.value: label for s, label in STATUS_LABELS.items()},
+        status_labels={s.value: text for s, text in STATUS_LABELS.items()},
         acceptance_note=acceptance_note,
         drift=ctx.drift,
         changes=changed(ctx.drift) if ctx.drift else [],
