@@ -39,7 +39,7 @@ from auditor.render.common import (
     parse_time,
     safe_url,
 )
-from auditor.render.paths import awaiting_consent, path_views
+from auditor.render.paths import awaiting_consent, not_consented_note, path_views
 from auditor.render.plain import EVIDENCE_LIST_LIMIT, inline, joined, label
 from auditor.render.remediation import Block, remediation_blocks
 from auditor.report_model import ReportContext
@@ -295,8 +295,8 @@ def render_html(ctx: ReportContext) -> str:
         unread_sources=[row for row in ctx.tables.sources if row.status != "ok"],
         findings=findings,
         paths=path_views(result),
-        awaiting=[f.rule_id for f in result.findings
-                  if f.status is Status.FAIL and awaiting_consent(result, f.rule_id)],
+        awaiting=[f for f in result.findings if f.status is Status.FAIL and awaiting_consent(result, f.rule_id)],
+        not_consented=not_consented_note(result),
         categories=sorted({f.category for f in result.findings}),
         severities=[s.value for s in SEVERITY_ORDER if any(f.severity is s for f in result.findings)],
         statuses=[(s.value, STATUS_LABELS[s]) for s in STATUS_ORDER],

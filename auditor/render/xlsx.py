@@ -37,7 +37,7 @@ from auditor.render.common import (
     safe_url,
     status_label,
 )
-from auditor.render.paths import PathView, path_views
+from auditor.render.paths import PathView, awaiting_consent, not_consented_note, path_views
 from auditor.render.plain import evidence_lines, remediation_parts
 from auditor.render.sheets import (
     BOLD,
@@ -54,7 +54,7 @@ from auditor.render.sheets import (
     table_sheet,
 )
 from auditor.report_model import ReportContext
-from auditor.result import Finding
+from auditor.result import Finding, Status
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 CHART_COLOURS = {"pass": "15803D", "fail": "DC2626", "error": "EA580C", "not_applicable": "94A3B8"}
@@ -160,8 +160,8 @@ def _summary(wb: Workbook, ctx: ReportContext) -> None:
 # The columns a printed page shows come first (the print area); the consultant's own columns last.
 FINDING_COLUMNS = (
     ("ID", 12), ("Title", 30), ("Severity", 10), ("Status", 14), ("Message", 45), ("Evidence", 75),
-    ("Steps", 60), ("Microsoft Graph", 85), ("Microsoft Graph PowerShell", 85), ("Category", 20), ("Frameworks", 26), ("References", 60),
-    ("Risk acceptance", 36), ("Owner", 18), ("Due date", 13), ("Remediation status", 18),
+    ("Steps", 60), ("Microsoft Graph", 85), ("Microsoft Graph PowerShell", 85), ("Category", 20), ("Frameworks", 26),
+    ("References", 60), ("Risk acceptance", 36), ("Owner", 18), ("Due date", 13), ("Remediation status", 18),
 )
 PRINTED_FINDING_COLUMNS = 6  # ID to Evidence: readable on a landscape page; the HTML report prints the fixes
 DAY_FORMAT = "yyyy-mm-dd"
@@ -177,7 +177,8 @@ def _consultant_cells(ws: WriteOnlyWorksheet, finding: Finding) -> list[Any]:
                                                  Style(number_format=DAY_FORMAT)), cell(ws, state, PLAIN)]
 
 
-def _finding_row(ws: WriteOnlyWorksheet, finding: Finding) -> list[Any]:
+def _finding_row(ws: WriteOnlyWorksheet, finding: Finding, next_step: str) -> list[Any]:
+    """`next_step`: "Not consented yet — …" when this failure is the open consent path's next step."""
     severity = finding.severity.value
     steps, commands = remediation_parts(finding.remediation)
     return [
@@ -185,7 +186,7 @@ def _finding_row(ws: WriteOnlyWorksheet, finding: Finding) -> list[Any]:
         cell(ws, finding.title, WRAP),
         cell(ws, severity.capitalize(), Style(bold=True, colour=SEVERITY_COLOURS[severity])),
         cell(ws, STATUS_LABELS[finding.status], Style(tone=finding.status.value, bold=True)),
-        cell(ws, finding.message, WRAP),
+        cell(ws, f"{next_step}. {finding.message}" if next_step else finding.message, WRAP),
         cell(ws, evidence_lines(finding.evidence), WRAP),
         cell(ws, steps, WRAP),
         cell(ws, commands.get("Microsoft Graph", ""), WRAP),
@@ -200,8 +201,15 @@ def _finding_row(ws: WriteOnlyWorksheet, finding: Finding) -> list[Any]:
 
 def _findings(wb: Workbook, ctx: ReportContext) -> None:
     findings = ctx.result.findings
-    ws, count = table_sheet(wb, "Findings", FINDING_COLUMNS, lambda ws: (_finding_row(ws, f) for f in findings),
-                            len(findings))
+    result = ctx.result
+    note = not_consented_note(result)
+
+    def rows(ws: WriteOnlyWorksheet) -> Iterable[list[Any]]:
+        for f in findings:
+            awaiting = f.status is Status.FAIL and awaiting_consent(result, f.rule_id)
+            yield _finding_row(ws, f, note if awaiting else "")
+
+    ws, count = table_sheet(wb, "Findings", FINDING_COLUMNS, rows, len(findings))
     column = get_column_letter(len(FINDING_COLUMNS))
     states = DataValidation(type="list", formula1='"' + ",".join(REMEDIATION_STATES) + '"', allow_blank=True)
     states.add(f"{column}2:{column}{max(count, 1) + 1}")
