@@ -244,4 +244,4 @@ def test_huge_and_hostile_graph_values_reach_every_report_inertly(
     cells = [cell for sheet in workbook for row in sheet.iter_rows() for cell in row if isinstance(cell.value, str)]
     assert not [cell for cell in cells if cell.data_type == "f"]  # no formula, from the tenant or anyone
     assert any(cell.value.startswith("HD Meeting \u202e<script>") for cell in cells)
-    assert any(cell.value.startswith("=hyperlink(") for cell in cells)  # the reviewer's UPN, as text
+    assert any(cell.value.startswith(f"{FORMULA_NAME} (=hyperlink(") for cell in cells)  # "Name (UPN)", as text

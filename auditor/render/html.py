@@ -277,13 +277,34 @@ def _script_hash(script: str) -> str:
     return "sha256-" + base64.b64encode(digest).decode("ascii")
 
 
+# Elements whose text must stay as written: our stylesheet and script, the window title, and commands.
+_VERBATIM = re.compile(r"(<(style|script|title|pre)\b.*?</\2>)", re.DOTALL)
+_TEXT = re.compile(r">([^<>]+)<")
+_BREAK_AFTER = re.compile(r"(?<=\w)([./])(?=\w)")
+
+
+def with_break_points(page: str) -> str:
+    """`page` with a line-break opportunity (`<wbr>`) after each "." and "/" between word characters of text,
+    so that long ids, UPNs and URLs wrap there (and after "-", as browsers do) rather than mid-word.
+    Only text between tags changes: attributes, and everything in `_VERBATIM`, are left as they are."""
+    parts = _VERBATIM.split(page)
+    out = []
+    for index, part in enumerate(parts):
+        kind = index % 3  # re.split with two groups: text, the verbatim element, its tag name
+        if kind == 0:
+            out.append(_TEXT.sub(lambda m: ">" + _BREAK_AFTER.sub(r"\1<wbr>", m.group(1)) + "<", part))
+        elif kind == 1:
+            out.append(part)
+    return "".join(out)
+
+
 def render_html(ctx: ReportContext) -> str:
     result = ctx.result
     findings = [_finding_view(i, f, ctx) for i, f in enumerate(result.findings)]
     urgent = fix_first(result)
     script = _asset("report.js")
     template = _environment().get_template("report.html.j2")
-    return template.render(
+    return with_break_points(template.render(
         ctx=ctx,
         result=result,
         verdict=VERDICTS[result.verdict],
@@ -318,4 +339,4 @@ def render_html(ctx: ReportContext) -> str:
         css=Markup(_asset("report.css")),
         script=Markup(script),
         script_hash=_script_hash(script),
-    )
+    ))
