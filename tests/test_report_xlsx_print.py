@@ -62,6 +62,14 @@ def test_evidence_reads_as_name_value_lines(demo_workbook: Path) -> None:
     assert not any(text and text.lstrip().startswith(("{", "[")) for text in evidence.values())
 
 
+def test_people_are_named_display_name_and_upn(demo_workbook: Path) -> None:
+    ws = load_workbook(demo_workbook)["Findings"]
+    messages = {row[0]: row[_header(ws).index("Message")] for row in ws.iter_rows(min_row=2, values_only=True)}
+    assert "Derek Whitman (derek.whitman@northwindclinics.onmicrosoft.com): user is disabled" in messages["HDM-ACW-03"]
+    assert "from Dr. Amelia Chen (amelia.chen@northwindclinics.onmicrosoft.com)" in messages["HDM-REQ-01"]
+    assert messages["HDM-SP-01"].startswith("Not consented yet — the first approval creates it. No service principal")
+
+
 def test_links_are_hyperlinks(demo_workbook: Path) -> None:
     wb = load_workbook(demo_workbook)
     findings = wb["Findings"]
