@@ -44,7 +44,8 @@ AppId = Annotated[
     typer.Option("--app-id", help="HD Meeting's application (client) id, a GUID.", show_default=False),
 ]
 Formats = Annotated[
-    str, typer.Option("--format", help="Comma-separated: html, xlsx, json, junit.", rich_help_panel=REPORTS)
+    str, typer.Option("--format", help="Comma-separated: html, xlsx, json, junit, ps1 (remediation.ps1).",
+                      rich_help_panel=REPORTS)
 ]
 FailOn = Annotated[
     Severity, typer.Option("--fail-on", parser=choice(Severity),
