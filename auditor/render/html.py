@@ -336,7 +336,7 @@ def render_html(ctx: ReportContext) -> str:
         grant_summary=grant_summary_view(ctx),
         anchor=anchor,
         # Our own static assets, not tenant data: the only markup passed unescaped.
-        css=Markup(_asset("report.css")),
+        css=Markup(_asset("report.css") + _asset("report-media.css")),
         script=Markup(script),
         script_hash=_script_hash(script),
     ))
