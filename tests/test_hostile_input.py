@@ -104,7 +104,7 @@ def test_hostile_graph_objects_still_render_every_format(source: str, value: Any
             objects[first]["displayName"] = value
     snapshot = parse_snapshot(json.dumps(data))
     files = render(build_report(snapshot, PACK, None), list(ReportFormat))
-    assert set(files) == {"report.html", "report.xlsx", "result.json", "report.junit.xml"}
+    assert set(files) == {"report.html", "report.xlsx", "result.json", "report.junit.xml", "remediation.ps1"}
 
 
 @given(st.text(max_size=300) | json_values)
