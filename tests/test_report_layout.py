@@ -18,6 +18,10 @@ import pytest
 from tests.test_report_browser import ARTIFACTS, browser  # noqa: F401  (the shared Chromium fixture)
 
 MAX_PRINTED_PAGES = 8
+A4_CONTENT_WIDTH = 711  # CSS px between the @page margins (210 mm - 2 x 11 mm)
+WIDER_THAN_PAPER = """() => [...document.querySelectorAll("table, pre, .lane, .finding")]
+  .filter(e => e.checkVisibility() && e.getBoundingClientRect().right > window.innerWidth + 1)
+  .map(e => e.tagName + "." + e.className + " in " + (e.closest("[id]") || {}).id)"""
 LANE_TITLES = ("Consent already granted", "Users consent for themselves", "Users ask, an approver approves")
 
 # Pairs of adjacent characters inside a word (letters, digits, underscore) that sit on different lines.
@@ -132,6 +136,10 @@ def test_demo_prints_on_at_most_8_a4_pages_with_the_story_on_page_1(demo_report:
     (ARTIFACTS / "report-demo.pdf").write_bytes(pdf)
     page.emulate_media(media="print")
     page.screenshot(path=str(ARTIFACTS / "report-demo-print.png"), full_page=True)
+    # Nothing wider than the paper: Chromium would shrink every page to fit it (unreadably small) or cut it.
+    page.set_viewport_size({"width": A4_CONTENT_WIDTH, "height": 1000})
+    assert page.evaluate("document.documentElement.scrollWidth") <= A4_CONTENT_WIDTH
+    assert page.evaluate(WIDER_THAN_PAPER) == []
     pages = [_plain(p.extract_text() or "") for p in PdfReader(io.BytesIO(pdf)).pages]
     assert len(pages) <= MAX_PRINTED_PAGES
     first = pages[0]
