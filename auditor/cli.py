@@ -15,8 +15,9 @@ import typer
 
 from auditor import __version__
 from auditor import cli_options as opt
-from auditor.cli_options import check_app_id
+from auditor.cli_options import SIGN_IN_ENVIRONMENT, check_app_id
 from auditor.collect.options import AuthMode, Cloud, LiveOptions
+from auditor.demo_command import demo_snapshot
 from auditor.errors import AuditorError, ExitCode, InputError, remember_environment_secrets, safe_text, worst_exit
 from auditor.fleet.command import fleet
 from auditor.rulepack import Severity
@@ -165,10 +166,6 @@ def _load_snapshot(
     return _collect(live, pack, app_id)
 
 
-# What lets DefaultAzureCredential sign in without any option (environment, workload or managed identity).
-SIGN_IN_ENVIRONMENT = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE", "IDENTITY_ENDPOINT",
-                       "MSI_ENDPOINT")
-
 
 def _collect(live: LiveOptions, pack: RulePack, app_id: str | None) -> Snapshot:
     from auditor.collect import collect_for_pack
@@ -221,23 +218,6 @@ def collect(
     if unread:  # shown even with --quiet: it is why the exit code is 3
         typer.echo(safe_text(f"Collection incomplete, not read: {'; '.join(unread)}"), err=True)
         raise typer.Exit(int(ExitCode.INCOMPLETE))
-
-
-@app.command("demo-snapshot")
-def demo_snapshot(
-    out: Annotated[Path, typer.Option("--out", help="Snapshot file to write (JSON).")] = Path("demo-snapshot.json"),
-) -> None:
-    """Write the demo tenant's snapshot (the one 'scan --demo' reads), to try 'scan --snapshot' on.
-
-    Example:
-
-      auditor demo-snapshot --out demo.json && auditor scan --snapshot demo.json
-    """
-    from auditor.output import write_atomic
-    from auditor.resources import DEMO_SNAPSHOT
-
-    write_atomic(out, DEMO_SNAPSHOT.read_bytes())
-    typer.echo(f"Demo snapshot written to {out}")
 
 
 @app.command("rules")
@@ -392,6 +372,7 @@ def _drift_in_history(history: str | None, tenant: str | None) -> Drift | None:
 
 
 app.command("fleet")(fleet)
+app.command("demo-snapshot")(demo_snapshot)
 
 
 def main() -> None:

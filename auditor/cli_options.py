@@ -124,6 +124,9 @@ Verbose = Annotated[
                  "redacted), each retry and the sign-in steps on stderr."),
 ]
 
+# What lets DefaultAzureCredential sign in without any option (environment, workload or managed identity).
+SIGN_IN_ENVIRONMENT = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE", "IDENTITY_ENDPOINT",
+                       "MSI_ENDPOINT")
 DEFAULT_FORMATS = "html,xlsx,json"
 DEFAULT_TITLE = "HD Meeting readiness report"
 DEFAULT_TIMEOUT = 60.0

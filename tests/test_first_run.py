@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.cli import SIGN_IN_ENVIRONMENT
+from auditor.cli_options import SIGN_IN_ENVIRONMENT
 from auditor.resources import DEMO_SNAPSHOT
 from tests.conftest import Run
 
