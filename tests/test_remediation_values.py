@@ -43,7 +43,12 @@ def test_demo_remediation_names_its_own_ids() -> None:
     assert "appId eq 'f5aebf55-87f5-4e6d-af2d-2f523ef587e9'" in by_rule["HDM-REQ-01"]
     for rule_id, text in by_rule.items():
         assert not _left(text) & {"tenant", "appId", "leftoverServicePrincipalId", "appConsentRequestId",
-                                  "graphServicePrincipalId"}, rule_id
+                                  "graphServicePrincipalId", "staleReviewerUserId"}, rule_id
+    # What stays is a choice, or an object this tenant does not have: no HD Meeting service principal yet,
+    # hence none of its grants or app role assignments.
+    assert result.app.service_principal_id is None
+    left = set().union(*(_left(text) for text in by_rule.values()))
+    assert left - set(CHOICES) == {"servicePrincipalId", "grantId", "appRoleAssignmentId"}
 
 
 def test_a_consented_tenant_leaves_no_placeholder_for_a_held_value() -> None:
