@@ -6,6 +6,7 @@ that need them, so `auditor --help` and `auditor rules` start fast.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -14,8 +15,9 @@ import typer
 
 from auditor import __version__
 from auditor import cli_options as opt
-from auditor.cli_options import check_app_id
+from auditor.cli_options import SIGN_IN_ENVIRONMENT, check_app_id
 from auditor.collect.options import AuthMode, Cloud, LiveOptions
+from auditor.demo_command import demo_snapshot
 from auditor.errors import AuditorError, ExitCode, InputError, remember_environment_secrets, safe_text, worst_exit
 from auditor.fleet.command import fleet
 from auditor.rulepack import Severity
@@ -134,7 +136,10 @@ def scan(
             not_recorded = exc
     code = run_exit_code(context.result, fail_on)
     if not quiet:
-        typer.echo("\n".join(scan_summary(context, out)), err=True)
+        headline, *notes = scan_summary(context, out)
+        typer.echo(headline)  # stdout: the line a script or a person reads
+        for note in notes:
+            typer.echo(note, err=True)
     if not_recorded:  # shown even with --quiet: it is why the exit code is 4 (or 3)
         typer.echo(f"auditor: {not_recorded}", err=True)
         code = worst_exit((code, not_recorded.exit_code))
@@ -156,7 +161,11 @@ def _load_snapshot(
         return load_snapshot(DEMO_SNAPSHOT)
     if path:
         return load_snapshot(path)
+    if not live_given and not any(os.environ.get(name) for name in SIGN_IN_ENVIRONMENT):
+        raise InputError("nothing to scan: pass --demo, --snapshot FILE, or --tenant-id TENANT --auth MODE "
+                         "(see auditor scan --help)")
     return _collect(live, pack, app_id)
+
 
 
 def _collect(live: LiveOptions, pack: RulePack, app_id: str | None) -> Snapshot:
@@ -300,7 +309,8 @@ def diff_runs(
     tenant: opt.HistoryTenant = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the drift as JSON.")] = False,
     fail_on: Annotated[
-        Severity, typer.Option("--fail-on", help="Exit 1 when a rule at or above this severity regressed.")
+        Severity, typer.Option("--fail-on", parser=opt.choice(Severity),
+                               help="Exit 1 when a rule at or above this severity regressed.")
     ] = Severity.INFO,
 ) -> None:
     """Compare two scans rule by rule: regressed, improved, evidence-changed, unchanged, new, removed.
@@ -362,6 +372,7 @@ def _drift_in_history(history: str | None, tenant: str | None) -> Drift | None:
 
 
 app.command("fleet")(fleet)
+app.command("demo-snapshot")(demo_snapshot)
 
 
 def main() -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -16,6 +18,21 @@ if TYPE_CHECKING:
     from auditor.history import HistoryStore
 
 LIVE = "Live collection"
+Choice = TypeVar("Choice", bound=Enum)
+
+
+def choice(kind: type[Choice]) -> Callable[[object], Choice]:
+    """An enum option's parser whose error reads like the others: "--fail-on: choose one of info, low, ..."."""
+    def parse(value: object) -> Choice:
+        if isinstance(value, kind):
+            return value
+        try:
+            return kind(value)
+        except ValueError:
+            raise typer.BadParameter(f"{value!r}: choose one of {', '.join(str(c.value) for c in kind)}") from None
+    return parse
+
+
 REPORTS = "Reports"
 
 Rules = Annotated[
@@ -27,10 +44,12 @@ AppId = Annotated[
     typer.Option("--app-id", help="HD Meeting's application (client) id, a GUID.", show_default=False),
 ]
 Formats = Annotated[
-    str, typer.Option("--format", help="Comma-separated: html, xlsx, json, junit.", rich_help_panel=REPORTS)
+    str, typer.Option("--format", help="Comma-separated: html, xlsx, json, junit, ps1 (remediation.ps1).",
+                      rich_help_panel=REPORTS)
 ]
 FailOn = Annotated[
-    Severity, typer.Option("--fail-on", help="Exit 1 when a finding at or above this severity fails.")
+    Severity, typer.Option("--fail-on", parser=choice(Severity),
+                           help="Exit 1 when a finding at or above this severity fails.")
 ]
 ReportTitle = Annotated[
     str, typer.Option("--report-title", help="Title on the HTML and Excel reports.", rich_help_panel=REPORTS)
@@ -68,7 +87,8 @@ ClientId = Annotated[
 ]
 Auth = Annotated[
     AuthMode,
-    typer.Option("--auth", help="How to sign in. The client secret is read only from AZURE_CLIENT_SECRET; "
+    typer.Option("--auth", parser=choice(AuthMode),
+                 help="How to sign in. The client secret is read only from AZURE_CLIENT_SECRET; "
                  "'token' sends AUDITOR_ACCESS_TOKEN (in a fleet: the row's token_env) as is.",
                  rich_help_panel=LIVE),
 ]
@@ -78,7 +98,8 @@ Certificate = Annotated[
                  "AZURE_CLIENT_CERTIFICATE_PASSWORD).", rich_help_panel=LIVE, show_default=False),
 ]
 CloudName = Annotated[
-    Cloud, typer.Option("--cloud", help="National cloud: sets the sign-in and Graph hosts.", rich_help_panel=LIVE)
+    Cloud, typer.Option("--cloud", parser=choice(Cloud), help="National cloud: sets the sign-in and Graph hosts.",
+                        rich_help_panel=LIVE)
 ]
 GraphUrl = Annotated[
     str | None,
@@ -103,6 +124,9 @@ Verbose = Annotated[
                  "redacted), each retry and the sign-in steps on stderr."),
 ]
 
+# What lets DefaultAzureCredential sign in without any option (environment, workload or managed identity).
+SIGN_IN_ENVIRONMENT = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE", "IDENTITY_ENDPOINT",
+                       "MSI_ENDPOINT")
 DEFAULT_FORMATS = "html,xlsx,json"
 DEFAULT_TITLE = "HD Meeting readiness report"
 DEFAULT_TIMEOUT = 60.0

@@ -21,6 +21,7 @@ from auditor.evaluate.cloud import localize
 from auditor.evaluate.paths import GRANTED_RULES, WORKFLOW_RULES, consent_paths, decide_verdict
 from auditor.facts import SourceUnavailable, TenantFacts
 from auditor.graph_objects import text
+from auditor.remediation_values import fill, known_values
 from auditor.result import (
     AppRef,
     Finding,
@@ -72,7 +73,8 @@ def _decide(rule_id: str, facts: TenantFacts, decided: dict[str, Status]) -> Out
         return _unavailable(missing.name, missing.source)
 
 
-def _finding(rule: Rule, outcome: Outcome, cloud: str) -> Finding:
+def _finding(rule: Rule, outcome: Outcome, facts: TenantFacts) -> Finding:
+    remediation = localize(rule.remediation.as_text(), facts.snapshot.cloud)
     return Finding(
         rule_id=rule.id,
         title=rule.title,
@@ -81,7 +83,7 @@ def _finding(rule: Rule, outcome: Outcome, cloud: str) -> Finding:
         status=outcome.status,
         message=outcome.message,
         evidence=outcome.evidence,
-        remediation=localize(rule.remediation.as_text(), cloud),
+        remediation=fill(remediation, known_values(rule.id, facts, outcome.evidence)),
         references=list(rule.references),
         frameworks=dict(rule.frameworks),
     )
@@ -130,7 +132,7 @@ def evaluate_facts(facts: TenantFacts, pack: RulePack, *, generated_at: datetime
     for rule in pack.rules:
         outcome = _decide(rule.id, facts, decided)
         decided[rule.id] = outcome.status
-        findings.append(_finding(rule, outcome, snapshot.cloud))
+        findings.append(_finding(rule, outcome, facts))
     app = facts.app if snapshot.source("service_principals").ok else None
     messages = {finding.rule_id: finding.message for finding in findings}
     paths = consent_paths(facts, _with_every_rule(decided), messages, find_approvers(facts))

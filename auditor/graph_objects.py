@@ -92,5 +92,6 @@ def is_user(member: GraphObject) -> bool:
 
 
 def user_label(user: GraphObject) -> str:
-    """How a report names a user: UPN, else display name, else id."""
-    return text(user, "userPrincipalName") or text(user, "displayName") or text(user, "id")
+    """How a report names a user: "Display Name (upn)", else whichever of the two is known, else the id."""
+    name, upn = text(user, "displayName"), text(user, "userPrincipalName")
+    return f"{name} ({upn})" if name and upn and name != upn else upn or name or text(user, "id")

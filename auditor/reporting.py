@@ -26,11 +26,12 @@ class ReportFormat(str, Enum):
     XLSX = "xlsx"
     JSON = "json"
     JUNIT = "junit"
+    PS1 = "ps1"  # opt-in: Microsoft Graph PowerShell fixes for an administrator to review and run
 
     @property
     def file_name(self) -> str:
         return {"html": "report.html", "xlsx": "report.xlsx", "json": "result.json",
-                "junit": "report.junit.xml"}[self.value]
+                "junit": "report.junit.xml", "ps1": "remediation.ps1"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,10 @@ def render(context: ReportContext, formats: Sequence[ReportFormat]) -> dict[str,
             from auditor.render.junit import render_junit
 
             files[fmt.file_name] = render_junit(context.result)
+        elif fmt is ReportFormat.PS1:
+            from auditor.render.powershell import render_ps1
+
+            files[fmt.file_name] = render_ps1(context.result)
         else:
             from auditor.render.xlsx import render_xlsx
 
@@ -116,7 +121,7 @@ def render(context: ReportContext, formats: Sequence[ReportFormat]) -> dict[str,
 
 
 def parse_formats(value: str) -> list[ReportFormat]:
-    """`html,xlsx,json,junit` → formats, in the order given, without repeats."""
+    """`html,xlsx,json,junit,ps1` → formats, in the order given, without repeats."""
     names = [part.strip().lower() for part in value.split(",") if part.strip()]
     known = {fmt.value: fmt for fmt in ReportFormat}
     unknown = [name for name in names if name not in known]

@@ -72,7 +72,7 @@ def test_an_accepted_failure_keeps_status_fail_and_no_longer_fails_the_scan(cli:
         "expires": (TODAY + timedelta(days=30)).isoformat(), "expired": False,
     }
     assert result["summary"]["fail"] == 1 and result["verdict"] == "blocked"
-    assert "1 fail (1 accepted)" in run.stderr
+    assert "1 fail (1 accepted)" in run.stdout
 
 
 def test_an_expired_acceptance_counts_again_and_is_flagged(cli: Cli, tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ def test_demo_scan_writes_three_reports_and_17_findings_in_pack_order(cli: Cli, 
     for finding in result["findings"]:
         assert finding["status"] in ("pass", "fail", "error", "not_applicable")
         assert finding["remediation"] and finding["title"] and finding["message"]
-    assert "ready" in run.stderr or "blocked" in run.stderr
+    assert run.stdout.startswith("Northwind Clinics: ready-via-workflow — ") and run.stderr == ""  # summary on stdout
 
 
 def test_reports_are_private_to_the_owner(cli: Cli, tmp_path: Path) -> None:

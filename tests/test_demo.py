@@ -94,7 +94,7 @@ def test_demo_acw03_names_the_disabled_reviewer(findings: dict[str, Finding]) ->
     finding = findings["HDM-ACW-03"]
     assert f"derek.whitman@{DOMAIN}" in finding.message
     broken = [r for r in finding.evidence["reviewers"] if not r["resolved"]]
-    assert [r["name"] for r in broken] == [f"derek.whitman@{DOMAIN}"]
+    assert [r["name"] for r in broken] == [f"Derek Whitman (derek.whitman@{DOMAIN})"]  # "Name (UPN)"
 
 
 def test_demo_approvers_active_eligible_and_custom_but_not_the_app_scoped_admin(
@@ -123,7 +123,7 @@ def test_demo_req01_names_the_requester_waiting_12_days(findings: dict[str, Find
     evidence = findings["HDM-REQ-01"].evidence
     assert (evidence["pending"], evidence["stale"]) == (2, 1)
     [stale] = evidence["stale_requests"]
-    assert stale["requester"] == f"amelia.chen@{DOMAIN}"
+    assert stale["requester"] == f"Dr. Amelia Chen (amelia.chen@{DOMAIN})"  # "Name (UPN)"
     assert 12 <= stale["age_days"] < 12.5
 
 

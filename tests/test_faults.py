@@ -142,7 +142,7 @@ def test_a_failed_page_is_error_findings_and_the_reports_name_the_fault_and_perm
     assert _findings(result)["HDM-ACW-04"]["status"] == "error"
     assert "HDM-ACW-04" in _unread(result, "ServiceUnavailable")
     assert "pass" not in {_findings(result)[rule]["status"] for rule in ("HDM-ACW-03", "HDM-ACW-04")}
-    html = (tmp_path / "report.html").read_text()
+    html = (tmp_path / "report.html").read_text().replace("<wbr>", "")  # the text, without its break points
     assert "role_assignments" in html and "ServiceUnavailable" in html and "RoleManagement.Read.Directory" in html
     sheet = load_workbook(io.BytesIO((tmp_path / "report.xlsx").read_bytes()))["Sources"]
     rows = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True)}

@@ -104,7 +104,7 @@ def test_hostile_graph_objects_still_render_every_format(source: str, value: Any
             objects[first]["displayName"] = value
     snapshot = parse_snapshot(json.dumps(data))
     files = render(build_report(snapshot, PACK, None), list(ReportFormat))
-    assert set(files) == {"report.html", "report.xlsx", "result.json", "report.junit.xml"}
+    assert set(files) == {"report.html", "report.xlsx", "result.json", "report.junit.xml", "remediation.ps1"}
 
 
 @given(st.text(max_size=300) | json_values)
@@ -245,4 +245,4 @@ def test_huge_and_hostile_graph_values_reach_every_report_inertly(
     cells = [cell for sheet in workbook for row in sheet.iter_rows() for cell in row if isinstance(cell.value, str)]
     assert not [cell for cell in cells if cell.data_type == "f"]  # no formula, from the tenant or anyone
     assert any(cell.value.startswith("HD Meeting \u202e<script>") for cell in cells)
-    assert any(cell.value.startswith("=hyperlink(") for cell in cells)  # the reviewer's UPN, as text
+    assert any(cell.value.startswith(f"{FORMULA_NAME} (=hyperlink(") for cell in cells)  # "Name (UPN)", as text

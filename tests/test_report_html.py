@@ -123,10 +123,19 @@ def test_accepted_risk_is_shown_and_not_in_fix_first(ordinary: Page) -> None:
 
 
 def test_not_consented_yet_is_the_open_paths_next_step_not_a_fix_first_failure(ordinary: Page) -> None:
-    # The ordinary tenant is ready via the workflow; SP-01 fails only because nobody approved yet.
-    assert "HDM-SP-01" not in ordinary.with_class("fix-first")[0].text
+    # The ordinary tenant is ready via the workflow; SP-01 fails only because nobody approved yet: Fix first
+    # shows it as the path's next step (first, no failure pill), the banner says why the scan still exits 1.
+    fix_first = ordinary.with_class("fix-first")[0].text
+    next_steps = [li.text for li in ordinary.with_class("next-step")]
+    assert next_steps == ["Next stepHDM-SP-01Not consented yet — the first approval creates it: "
+                          "HD Meeting's service principal exists"]
+    assert fix_first.index("HDM-SP-01") < fix_first.index("HDM-ACW-03") and fix_first.count("HDM-SP-01") == 1
     workflow = ordinary.with_class("lane--pass")[0].text
-    assert "Not consented yet — the first approval creates" in workflow and "HDM-SP-01" in workflow
+    assert "Not consented yet — the first approval creates it" in workflow and "HDM-SP-01" in workflow
+    exit_note = ordinary.with_class("verdict-exit")[0].text
+    assert "HDM-SP-01 (high) fails, so a scan gated on that severity exits 1" in exit_note
+    sp01 = ordinary.find("details", id="finding-HDM-SP-01")[0].text
+    assert "Not consented yet — the first approval creates it" in sp01
 
 
 def test_consent_paths_lanes_with_states_reasons_and_approvers(ordinary: Page) -> None:

@@ -67,15 +67,18 @@ def test_table_sheets_have_a_frozen_styled_filtered_header(ordinary_bytes: bytes
 
 def test_findings_sheet_has_the_consultant_columns(ordinary_bytes: bytes) -> None:
     ws = workbook(ordinary_bytes)["Findings"]
-    assert header(ws) == ["ID", "Title", "Category", "Severity", "Status", "Message", "Evidence", "Remediation",
-                          "Frameworks", "References", "Risk acceptance", "Owner", "Due date", "Remediation status"]
+    assert header(ws) == ["ID", "Title", "Severity", "Status", "Message", "Evidence", "Steps", "Microsoft Graph",
+                          "Microsoft Graph PowerShell", "Category", "Frameworks", "References", "Risk acceptance",
+                          "Owner", "Due date", "Remediation status"]
     assert column(ws, "ID") == [f.rule_id for f in samples.ordinary().result.findings]
     assert set(column(ws, "Owner")) == {None, "it-security@contoso.com"}
-    assert "Microsoft Graph PowerShell:" in column(ws, "Remediation")[0]
+    assert column(ws, "Microsoft Graph PowerShell")[0].startswith("Update-MgPolicyAdminConsentRequestPolicy -IsEnabled")
+    assert column(ws, "Steps")[0].startswith("1. ") and "PowerShell" not in column(ws, "Steps")[0]
+    assert column(ws, "Severity")[0] == "High"
     assert column(ws, "Frameworks")[0] == "CIS M365: 5.1.5.2\nScubaGear: MS.AAD.5.3v1\nEIDSCA: EIDSCA.CR01"
     validation = ws.data_validations.dataValidation[0]
-    assert validation.formula1 == '"Open,In progress,Done,Accepted risk"' and "N2:N18" in str(validation.sqref)
-    assert ws["F2"].alignment.wrap_text
+    assert validation.formula1 == '"Open,In progress,Done,Accepted risk"' and "P2:P18" in str(validation.sqref)
+    assert ws["E2"].alignment.wrap_text
 
 
 def test_risk_acceptance_fills_the_consultant_columns(ordinary_bytes: bytes) -> None:
@@ -98,10 +101,10 @@ def test_changes_sheet_only_with_a_previous_scan(ordinary_bytes: bytes) -> None:
 
 def test_status_cells_are_coloured(ordinary_bytes: bytes) -> None:
     ws = workbook(ordinary_bytes)["Findings"]
-    fills = {row[4].value: row[4].fill.fgColor.rgb[-6:] for row in ws.iter_rows(min_row=2)}
+    fills = {row[3].value: row[3].fill.fgColor.rgb[-6:] for row in ws.iter_rows(min_row=2)}
     assert fills == {"Pass": "C6EFCE", "Fail": "FFC7CE", "Not applicable": "E7E6E6"}
     hostile = workbook(render_xlsx(samples.hostile()))["Findings"]
-    assert {row[4].fill.fgColor.rgb[-6:] for row in hostile.iter_rows(min_row=2) if row[4].value == "Error"} == {
+    assert {row[3].fill.fgColor.rgb[-6:] for row in hostile.iter_rows(min_row=2) if row[3].value == "Error"} == {
         "F8CBAD"}
 
 

@@ -231,7 +231,7 @@ def test_the_database_password_is_redacted_from_every_output_and_the_history(
     ]
 
     assert [run.code for run in runs] == [1, 0, 0], [run.stderr for run in runs]
-    assert "Contoso <redacted> Ltd" in runs[0].stderr
+    assert "Contoso <redacted> Ltd" in runs[0].stdout  # the summary line
     every_form = forms(DB_PASSWORD)
     for run in runs:
         assert not any(form in run.stdout + run.stderr for form in every_form)

@@ -39,14 +39,14 @@ from auditor.render.common import (
     parse_time,
     safe_url,
 )
-from auditor.render.paths import awaiting_consent, path_views
+from auditor.render.paths import awaiting_consent, not_consented_note, path_views
+from auditor.render.plain import EVIDENCE_LIST_LIMIT, inline, joined, label
 from auditor.render.remediation import Block, remediation_blocks
 from auditor.report_model import ReportContext
 from auditor.resources import REPORTS_DIR
 from auditor.result import Finding, Status
 
 TABLE_ROW_LIMIT = 200  # rows per tenant table; the workbook has every row
-EVIDENCE_LIST_LIMIT = 25
 EVIDENCE_ROW_LIMIT = 20
 CELL_LIST_LIMIT = 10
 FIX_FIRST_LIMIT = 5
@@ -74,63 +74,33 @@ class Evidence:
         return self.kind in ("table", "map")
 
 
-ACRONYMS = {"id": "ID", "ids": "IDs", "url": "URL"}
-
-
-def _label(key: object) -> str:
-    """`stale_requests` → "Stale requests"; Graph property names such as `isEnabled` stay as they are."""
-    text = str(key)
-    if not re.fullmatch(r"[a-z0-9_]+", text):
-        return text
-    words = [ACRONYMS.get(word, word) for word in text.split("_")]
-    return " ".join(words)[:1].upper() + " ".join(words)[1:]
-
-
-def _inline(value: Any) -> str:
-    if value is None:
-        return "\u2014"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "; ".join(f"{key}: {_inline(item)}" for key, item in value.items())
-    if isinstance(value, list):
-        return _joined(value, ", ")
-    return str(value)
-
-
-def _joined(values: list[Any], separator: str) -> str:
-    shown = separator.join(_inline(item) for item in values[:EVIDENCE_LIST_LIMIT])
-    rest = len(values) - EVIDENCE_LIST_LIMIT
-    return shown + (f"{separator}\u2026 and {rest} more" if rest > 0 else "")
-
-
 def _table_cell(value: Any) -> str:
     """A value in an evidence table; list items one per line."""
     if isinstance(value, list) and all(not isinstance(item, dict | list) for item in value):
-        return _joined(value, "\n")
-    return _inline(value)
+        return joined(value, "\n")
+    return inline(value)
 
 
 def _table(rows: list[dict[str, Any]]) -> Evidence:
     shown = rows[:EVIDENCE_ROW_LIMIT]
     columns = list(dict.fromkeys(key for row in shown for key in row))
     cells = [[_table_cell(row[column]) if column in row else "" for column in columns] for row in shown]
-    return Evidence("table", columns=[_label(c) for c in columns], rows=cells, more=len(rows) - len(shown))
+    return Evidence("table", columns=[label(c) for c in columns], rows=cells, more=len(rows) - len(shown))
 
 
 def evidence(value: Any, depth: int = 0) -> Evidence:
     if value is None or value == [] or value == {}:
         return Evidence("empty", text="none" if value is not None else "\u2014")
     if depth >= EVIDENCE_DEPTH:
-        return Evidence("text", text=_inline(value))
+        return Evidence("text", text=inline(value))
     if isinstance(value, dict):
-        return Evidence("map", entries=[(_label(k), evidence(v, depth + 1)) for k, v in value.items()])
+        return Evidence("map", entries=[(label(k), evidence(v, depth + 1)) for k, v in value.items()])
     if isinstance(value, list):
         if all(isinstance(item, dict) for item in value):
             return _table(value)
         shown = value[:EVIDENCE_LIST_LIMIT]
-        return Evidence("list", items=[_inline(item) for item in shown], more=len(value) - len(shown))
-    return Evidence("text", text=_inline(value))
+        return Evidence("list", items=[inline(item) for item in shown], more=len(value) - len(shown))
+    return Evidence("text", text=inline(value))
 
 
 # --- findings ----------------------------------------------------------------------------------
@@ -307,13 +277,34 @@ def _script_hash(script: str) -> str:
     return "sha256-" + base64.b64encode(digest).decode("ascii")
 
 
+# Elements whose text must stay as written: our stylesheet and script, the window title, and commands.
+_VERBATIM = re.compile(r"(<(style|script|title|pre)\b.*?</\2>)", re.DOTALL)
+_TEXT = re.compile(r">([^<>]+)<")
+_BREAK_AFTER = re.compile(r"(?<=\w)([./])(?=\w)")
+
+
+def with_break_points(page: str) -> str:
+    """`page` with a line-break opportunity (`<wbr>`) after each "." and "/" between word characters of text,
+    so that long ids, UPNs and URLs wrap there (and after "-", as browsers do) rather than mid-word.
+    Only text between tags changes: attributes, and everything in `_VERBATIM`, are left as they are."""
+    parts = _VERBATIM.split(page)
+    out = []
+    for index, part in enumerate(parts):
+        kind = index % 3  # re.split with two groups: text, the verbatim element, its tag name
+        if kind == 0:
+            out.append(_TEXT.sub(lambda m: ">" + _BREAK_AFTER.sub(r"\1<wbr>", m.group(1)) + "<", part))
+        elif kind == 1:
+            out.append(part)
+    return "".join(out)
+
+
 def render_html(ctx: ReportContext) -> str:
     result = ctx.result
     findings = [_finding_view(i, f, ctx) for i, f in enumerate(result.findings)]
     urgent = fix_first(result)
     script = _asset("report.js")
     template = _environment().get_template("report.html.j2")
-    return template.render(
+    return with_break_points(template.render(
         ctx=ctx,
         result=result,
         verdict=VERDICTS[result.verdict],
@@ -325,12 +316,12 @@ def render_html(ctx: ReportContext) -> str:
         unread_sources=[row for row in ctx.tables.sources if row.status != "ok"],
         findings=findings,
         paths=path_views(result),
-        awaiting=[f.rule_id for f in result.findings
-                  if f.status is Status.FAIL and awaiting_consent(result, f.rule_id)],
+        awaiting=[f for f in result.findings if f.status is Status.FAIL and awaiting_consent(result, f.rule_id)],
+        not_consented=not_consented_note(result),
         categories=sorted({f.category for f in result.findings}),
         severities=[s.value for s in SEVERITY_ORDER if any(f.severity is s for f in result.findings)],
         statuses=[(s.value, STATUS_LABELS[s]) for s in STATUS_ORDER],
-        status_labels={s.value: label for s, label in STATUS_LABELS.items()},
+        status_labels={s.value: text for s, text in STATUS_LABELS.items()},
         acceptance_note=acceptance_note,
         drift=ctx.drift,
         changes=changed(ctx.drift) if ctx.drift else [],
@@ -345,7 +336,7 @@ def render_html(ctx: ReportContext) -> str:
         grant_summary=grant_summary_view(ctx),
         anchor=anchor,
         # Our own static assets, not tenant data: the only markup passed unescaped.
-        css=Markup(_asset("report.css")),
+        css=Markup(_asset("report.css") + _asset("report-media.css")),
         script=Markup(script),
         script_hash=_script_hash(script),
-    )
+    ))

@@ -73,3 +73,12 @@ _OPEN_BY_ASKING = (Verdict.READY_VIA_USER_CONSENT, Verdict.READY_VIA_WORKFLOW)
 def awaiting_consent(result: Result, rule_id: str) -> bool:
     """Whether a failing rule is simply "not consented yet" on a tenant where consent can be obtained."""
     return result.verdict in _OPEN_BY_ASKING and rule_id in NOT_CONSENTED_YET
+
+
+def not_consented_note(result: Result) -> str:
+    """How every report names the open path's next step while HD Meeting is not consented yet; "" otherwise."""
+    if result.verdict is Verdict.READY_VIA_WORKFLOW:
+        return "Not consented yet — the first approval creates it"
+    if result.verdict is Verdict.READY_VIA_USER_CONSENT:
+        return "Not consented yet — the first user's consent creates it"
+    return ""

@@ -94,7 +94,7 @@ def _commands(label: str, paragraphs: list[str]) -> list[Block]:
         if not start:
             continue
         if not COMMAND.match(start):
-            blocks.append(Block("note", _reflow(body)))
+            blocks.append(Block("note", _reflow(body), label))
         elif blocks and blocks[-1].kind == "code" and not REQUEST.match(start):
             last = blocks.pop()
             blocks.append(Block("code", f"{last.text}\n\n{body}", label))

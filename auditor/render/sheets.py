@@ -118,29 +118,41 @@ def cell(ws: WriteOnlyWorksheet, value: Any, style: Style | None = None) -> Any:
     return value if style is None else style.apply(WriteOnlyCell(ws, value))
 
 
+LINK = Style(wrap=True, colour="0563C1")
+
+
+def link(ws: WriteOnlyWorksheet, text: str, url: str | None) -> Any:
+    """A cell that opens `url` (an http(s) link that `safe_url` let through), showing `text`."""
+    out = cell(ws, text, LINK if url else WRAP)
+    if url:
+        out.hyperlink = url
+    return out
+
+
 def header_cells(ws: WriteOnlyWorksheet, headers: Sequence[str]) -> list[WriteOnlyCell]:
     return [cell(ws, text, HEADER) for text in headers]
 
 
 RowMaker = Callable[[WriteOnlyWorksheet], Iterable[list[Any]]]
 LINE_HEIGHT = 15  # points per line of 11-point text
-MAX_ROW_LINES = 12  # taller rows are cut: the full text shows when the cell is selected
+MAX_ROW_HEIGHT = 409  # Excel's limit, in points
 
 
-def _lines(value: Any, width: float) -> int:
-    per_line = max(1, int(width * 1.1))
+def wrapped_lines(value: Any, width: float) -> int:
+    """Lines a wrapped cell takes: a column `width` holds about `width` characters of 11-point Calibri."""
+    per_line = max(1, int(width))
     return sum(max(1, -(-len(line) // per_line)) for line in str(value).split("\n"))
 
 
 def append_row(ws: WriteOnlyWorksheet, number: int, row: list[Any], widths: Sequence[float]) -> None:
     """Append row `number`, tall enough for its wrapped text (openpyxl cannot ask Excel to fit it)."""
     lines = max(
-        (_lines(c.value, width) for c, width in zip(row, widths, strict=False)
+        (wrapped_lines(c.value, width) for c, width in zip(row, widths, strict=False)
          if isinstance(c, Cell) and c.value is not None and c.alignment.wrap_text),
         default=1,
     )
     if lines > 1:
-        ws.row_dimensions[number].height = LINE_HEIGHT * min(lines, MAX_ROW_LINES)
+        ws.row_dimensions[number].height = min(LINE_HEIGHT * lines, MAX_ROW_HEIGHT)
     ws.append(row)
 
 
@@ -149,7 +161,10 @@ def sheet(wb: Workbook, title: str, widths: Sequence[float]) -> WriteOnlyWorkshe
     for index, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
     ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = "9"  # A4
+    ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
+    ws.print_options.gridLines = True
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     return ws
 

@@ -7,7 +7,6 @@ hold, so a hostile display name neither runs nor breaks the file.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from io import BytesIO
@@ -38,7 +37,8 @@ from auditor.render.common import (
     safe_url,
     status_label,
 )
-from auditor.render.paths import PathView, path_views
+from auditor.render.paths import PathView, awaiting_consent, not_consented_note, path_views
+from auditor.render.plain import evidence_lines, remediation_parts
 from auditor.render.sheets import (
     BOLD,
     NAVY,
@@ -49,11 +49,12 @@ from auditor.render.sheets import (
     append_row,
     cell,
     header_cells,
+    link,
     sheet,
     table_sheet,
 )
 from auditor.report_model import ReportContext
-from auditor.result import Finding
+from auditor.result import Finding, Status
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 CHART_COLOURS = {"pass": "15803D", "fail": "DC2626", "error": "EA580C", "not_applicable": "94A3B8"}
@@ -104,9 +105,10 @@ def _summary_facts(ws: WriteOnlyWorksheet, ctx: ReportContext) -> list[list[Any]
         ("Prepared by", ctx.prepared_by or "", WRAP),
         ("What it means", verdict.meaning, WRAP),
         ("Next steps", steps, WRAP),
-        ("Admin consent link", safe_url(ctx.admin_consent_url) or "", WRAP),
     ]
-    return [[cell(ws, label, Style(bold=True, colour=NAVY)), cell(ws, value, style)] for label, value, style in facts]
+    rows = [[cell(ws, label, Style(bold=True, colour=NAVY)), cell(ws, value, style)] for label, value, style in facts]
+    consent = safe_url(ctx.admin_consent_url)
+    return [*rows, [cell(ws, "Admin consent link", Style(bold=True, colour=NAVY)), link(ws, consent or "", consent)]]
 
 
 def _summary_counts(ws: WriteOnlyWorksheet, findings: Sequence[Finding]) -> list[list[Any]]:
@@ -155,11 +157,13 @@ def _summary(wb: Workbook, ctx: ReportContext) -> None:
 
 # --- Findings ----------------------------------------------------------------------------------
 
+# The columns a printed page shows come first (the print area); the consultant's own columns last.
 FINDING_COLUMNS = (
-    ("ID", 13), ("Title", 34), ("Category", 22), ("Severity", 10), ("Status", 14), ("Message", 60),
-    ("Evidence", 60), ("Remediation", 80), ("Frameworks", 26), ("References", 50), ("Risk acceptance", 36),
-    ("Owner", 18), ("Due date", 13), ("Remediation status", 18),
+    ("ID", 12), ("Title", 30), ("Severity", 10), ("Status", 14), ("Message", 45), ("Evidence", 75),
+    ("Steps", 60), ("Microsoft Graph", 85), ("Microsoft Graph PowerShell", 85), ("Category", 20), ("Frameworks", 26),
+    ("References", 60), ("Risk acceptance", 36), ("Owner", 18), ("Due date", 13), ("Remediation status", 18),
 )
+PRINTED_FINDING_COLUMNS = 6  # ID to Evidence: readable on a landscape page; the HTML report prints the fixes
 DAY_FORMAT = "yyyy-mm-dd"
 
 
@@ -173,19 +177,23 @@ def _consultant_cells(ws: WriteOnlyWorksheet, finding: Finding) -> list[Any]:
                                                  Style(number_format=DAY_FORMAT)), cell(ws, state, PLAIN)]
 
 
-def _finding_row(ws: WriteOnlyWorksheet, finding: Finding) -> list[Any]:
+def _finding_row(ws: WriteOnlyWorksheet, finding: Finding, next_step: str) -> list[Any]:
+    """`next_step`: "Not consented yet — …" when this failure is the open consent path's next step."""
     severity = finding.severity.value
+    steps, commands = remediation_parts(finding.remediation)
     return [
         cell(ws, finding.rule_id, BOLD),
         cell(ws, finding.title, WRAP),
-        cell(ws, finding.category, WRAP),
-        cell(ws, severity, Style(bold=True, colour=SEVERITY_COLOURS[severity])),
+        cell(ws, severity.capitalize(), Style(bold=True, colour=SEVERITY_COLOURS[severity])),
         cell(ws, STATUS_LABELS[finding.status], Style(tone=finding.status.value, bold=True)),
-        cell(ws, finding.message, WRAP),
-        cell(ws, json.dumps(finding.evidence, ensure_ascii=False, default=str), WRAP),
-        cell(ws, finding.remediation, WRAP),
+        cell(ws, f"{next_step}. {finding.message}" if next_step else finding.message, WRAP),
+        cell(ws, evidence_lines(finding.evidence), WRAP),
+        cell(ws, steps, WRAP),
+        cell(ws, commands.get("Microsoft Graph", ""), WRAP),
+        cell(ws, "\n\n".join(text for label, text in commands.items() if label != "Microsoft Graph"), WRAP),
+        cell(ws, finding.category, WRAP),
         cell(ws, "\n".join(f"{name}: {control}" for name, control in finding.frameworks.items()), WRAP),
-        cell(ws, "\n".join(finding.references), WRAP),
+        link(ws, "\n".join(finding.references), next(filter(None, map(safe_url, finding.references)), None)),
         cell(ws, acceptance_note(finding), WRAP),
         *_consultant_cells(ws, finding),
     ]
@@ -193,12 +201,20 @@ def _finding_row(ws: WriteOnlyWorksheet, finding: Finding) -> list[Any]:
 
 def _findings(wb: Workbook, ctx: ReportContext) -> None:
     findings = ctx.result.findings
-    ws, count = table_sheet(wb, "Findings", FINDING_COLUMNS, lambda ws: (_finding_row(ws, f) for f in findings),
-                            len(findings))
+    result = ctx.result
+    note = not_consented_note(result)
+
+    def rows(ws: WriteOnlyWorksheet) -> Iterable[list[Any]]:
+        for f in findings:
+            awaiting = f.status is Status.FAIL and awaiting_consent(result, f.rule_id)
+            yield _finding_row(ws, f, note if awaiting else "")
+
+    ws, count = table_sheet(wb, "Findings", FINDING_COLUMNS, rows, len(findings))
     column = get_column_letter(len(FINDING_COLUMNS))
     states = DataValidation(type="list", formula1='"' + ",".join(REMEDIATION_STATES) + '"', allow_blank=True)
     states.add(f"{column}2:{column}{max(count, 1) + 1}")
     ws.data_validations.append(states)
+    ws.print_area = f"A1:{get_column_letter(PRINTED_FINDING_COLUMNS)}{count + 1}"
 
 
 PATH_COLUMNS = (("Path", 34), ("State", 11), ("Why", 90), ("Who can approve", 60))
@@ -228,7 +244,7 @@ def _change_row(ws: WriteOnlyWorksheet, change: RuleChange) -> list[Any]:
     return [
         cell(ws, change.rule_id, BOLD),
         cell(ws, change.title, WRAP),
-        cell(ws, change.severity.value, Style(bold=True, colour=SEVERITY_COLOURS[change.severity.value])),
+        cell(ws, change.severity.value.capitalize(), Style(bold=True, colour=SEVERITY_COLOURS[change.severity.value])),
         cell(ws, label, Style(tone=tone, bold=True) if tone else PLAIN),
         cell(ws, status_label(change.old_status), Style(tone=change.old_status.value) if change.old_status else PLAIN),
         cell(ws, status_label(change.new_status), Style(tone=change.new_status.value) if change.new_status else PLAIN),
