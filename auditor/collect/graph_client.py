@@ -15,6 +15,7 @@ mid-response) becomes a failed GraphResponse, so that only the sources it carrie
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import socket
@@ -110,6 +111,7 @@ class GraphClient:
     ) -> None:
         self.base_url = endpoints.graph_url
         self._timeout = timeout
+        self._owns_connections = True
         # No RedirectHandler: a redirect is never followed (its target's answers would become tenant data).
         middleware = [
             BudgetedRetryHandler(budget, reporter, self.describe) if isinstance(handler, RetryHandler) else handler
@@ -145,9 +147,18 @@ class GraphClient:
         path = str(request.url).removeprefix(self.base_url)
         return f"{request.method} {path}"
 
+    def rebased(self, base_url: str) -> GraphClient:
+        """This client — its connections, credential and middleware — speaking to another version of the
+        same Graph (e.g. `/beta` for request 17): no second connection pool or sign-in per tenant."""
+        twin = copy.copy(self)
+        twin.base_url = base_url
+        twin._owns_connections = False
+        return twin
+
     async def aclose(self) -> None:
-        await self._http.aclose()
-        await self._connections.aclose()
+        if self._owns_connections:
+            await self._http.aclose()
+            await self._connections.aclose()
 
     async def _send(
         self, method: Method, url: str, content: bytes | None = None, options: list[RequestOption] | None = None

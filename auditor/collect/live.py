@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime, timezone
 
 from azure.core.credentials import TokenCredential
@@ -122,19 +121,18 @@ async def _collect(
     progress: CollectionProgress,
 ) -> Snapshot:
     budget = WaitBudget(retry_policy or RetryPolicy())
-    clients = [_client(options, endpoints, credential, budget, progress)]
+    client = _client(options, endpoints, credential, budget, progress)
+    clients = [client]
     if endpoints.graph_url.endswith("/v1.0"):  # request 17 reads /beta: v1.0 omits certifiedClientApplicationsOnly
-        beta = replace(endpoints, graph_url=endpoints.graph_url.removesuffix("/v1.0") + "/beta")
-        clients.append(_client(options, beta, credential, budget, progress))
+        clients.append(client.rebased(endpoints.graph_url.removesuffix("/v1.0") + "/beta"))
     collected_at = datetime.now(timezone.utc)
     try:
         deadline = Deadline(options.deadline)
-        runner, *beta_runner = [BatchRunner(client, budget, progress, deadline) for client in clients]
+        runner, *beta_runner = [BatchRunner(each, budget, progress, deadline) for each in clients]
         collector = TenantCollector(runner, target, consent_capable_role_ids, progress, *beta_runner)
         sources = await collector.collect()
     finally:
-        for client in clients:
-            await client.aclose()
+        await client.aclose()
     return Snapshot(
         tool=ToolInfo(version=__version__),
         collected_at=collected_at,
