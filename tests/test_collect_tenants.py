@@ -70,8 +70,8 @@ def test_fully_consented_tenant_in_two_round_trips(fake_graph):
     assert tenant.refs["admin"] not in snapshot.data("users")
     held = [a for a in snapshot.data("role_assignments") if a["principalId"] == tenant.refs["admin"]]
     assert held and held[0]["principal"]["@odata.type"] == "#microsoft.graph.user"
-    # Everything in two rounds of $batch calls (round 2: v1.0, and /beta for the user consent policy);
-    # grants are read for the app only, not for Graph or Exchange.
+    # Everything in $batch calls: two rounds, then the user consent policy again from /beta (collected here
+    # without a rule pack, so every policy read is re-read there); grants are read for the app only.
     assert server.http_requests == 3
     top_level = [(r.method, r.path) for r in server.requests if not r.in_batch]
     assert sorted(top_level) == [("POST", "/$batch"), ("POST", "/$batch"), ("POST", "/beta/$batch")]
@@ -129,7 +129,7 @@ def test_workflow_reviewers_users_groups_roles_and_their_holders(fake_graph):
     assert asked["status"] == "InProgress" and asked["createdBy"]["user"]["id"] == refs["asker"]
     # the unknown reviewer form was never fetched (the contract check in collect() also says so)
     assert not any("manager" in r.target for r in server.requests)
-    assert server.http_requests == 4  # three rounds; round 2 with a /beta $batch beside the v1.0 one
+    assert server.http_requests == 4  # three rounds; round 3 with a /beta $batch beside the v1.0 one (no pack)
 
 
 def test_consent_requests_found_by_name_when_no_app_id_is_known(fake_graph):

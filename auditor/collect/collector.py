@@ -20,8 +20,7 @@ A principal without an expanded `principal` is looked up as a user first; on 404
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from auditor.collect import graph_requests as req
@@ -45,6 +44,8 @@ _FIRST = (*_SP_KINDS, Kind.CONSENT_POLICY)
 NO_PREMIUM_LICENSE = "AadPremiumLicenseRequired"
 _PIM_KINDS = (Kind.ROLE_ELIGIBILITIES, Kind.GROUP_ELIGIBILITIES)
 _PARTIAL_SOURCES = ("role_assignments", "role_eligibilities", "group_eligibilities")
+# (sources read so far, policy ids read from v1.0) → the policies whose answer could still open a path.
+Undecided = Callable[[dict[str, Source], list[str]], list[str]]
 _NOT_FOUND_IS_DATA = (Kind.USER, Kind.GROUP, Kind.GROUP_MEMBERS, Kind.DIRECT_MEMBERS, Kind.POLICY_INCLUDES,
                       Kind.POLICY_EXCLUDES)
 
@@ -57,9 +58,14 @@ class TenantCollector:
         consent_capable_role_ids: Sequence[str],
         progress: CollectionProgress,
         beta_runner: BatchRunner | None = None,
+        undecided: Undecided | None = None,
     ) -> None:
         self._runner = runner
         self._beta_runner = beta_runner  # the /beta version of the base URL, when there is one
+        # Which policies read from v1.0 are worth reading again from /beta (None: all of them).
+        self._undecided = undecided
+        self._beta_considered: set[str] = set()
+        self._beta_halves: dict[str, set[str]] = {}
         self._target = target
         self._role_ids = [role_id.lower() for role_id in consent_capable_role_ids]
         self._progress = progress
@@ -94,7 +100,8 @@ class TenantCollector:
             outcomes = await self._run(pending)
             # Service principals and reviewers first: what the rest leads to depends on them.
             ordered = sorted(outcomes.items(), key=lambda pair: pair[0].kind not in _FIRST)
-            pending = self._new([follow for request, outcome in ordered for follow in self._absorb(request, outcome)])
+            follows = [follow for request, outcome in ordered for follow in self._absorb(request, outcome)]
+            pending = self._new([*follows, *self._beta_rereads()])
         return self._sources()
 
     async def _run(self, pending: list[GraphRequest]) -> dict[GraphRequest, Outcome]:
@@ -185,8 +192,8 @@ class TenantCollector:
                 f"({NO_PREMIUM_LICENSE}): there are no eligible assignments"
             )
             return []
-        if request.beta:  # /beta not served here (a proxy, a replay) or refused: ask v1.0 instead
-            return [replace(request, beta=False)]
+        if request.beta:  # /beta not served here (a proxy, a replay) or refused: the v1.0 answer stands
+            return []
         if error.http_status == 404 and kind in (Kind.POLICY_INCLUDES, Kind.POLICY_EXCLUDES):
             self._policies[key] = None  # the assigned or named policy does not exist
             return []
@@ -227,18 +234,37 @@ class TenantCollector:
 
     def _policy_requests(self, policy_ids: Iterable[str]) -> list[GraphRequest]:
         valid = [policy_id for policy_id in policy_ids if req.is_policy_id(policy_id)]
-        beta = self._beta_runner is not None
-        return [request for policy_id in valid for request in req.permission_grant_policy(policy_id, beta=beta)]
+        return [request for policy_id in valid for request in req.permission_grant_policy(policy_id, beta=False)]
 
     def _absorb_policy_part(self, request: GraphRequest, conditions: list[Any]) -> None:
-        """One half of a policy; `apiVersion` is "beta" only when both halves came from /beta."""
-        version = "beta" if request.beta else "v1.0"
-        policy = self._policies.setdefault(request.key, {"id": request.key, "apiVersion": version})
+        """One half of a policy; `apiVersion` is "beta" once both halves came from /beta."""
+        policy = self._policies.setdefault(request.key, {"id": request.key, "apiVersion": "v1.0"})
         if policy is None:
             return  # the other half said 404
-        policy["includes" if request.kind is Kind.POLICY_INCLUDES else "excludes"] = conditions
-        if version == "v1.0":
-            policy["apiVersion"] = version
+        part = "includes" if request.kind is Kind.POLICY_INCLUDES else "excludes"
+        if request.beta:
+            halves = self._beta_halves.setdefault(request.key, set())
+            halves.add(part)
+            policy[f"beta:{part}"] = conditions
+            if halves == {"includes", "excludes"}:  # both from /beta: they replace the v1.0 answer
+                policy.update(includes=policy.pop("beta:includes"), excludes=policy.pop("beta:excludes"),
+                              apiVersion="beta")
+        else:
+            policy[part] = conditions
+
+    def _beta_rereads(self) -> list[GraphRequest]:
+        """Request 17 again from /beta for the policies read from v1.0 whose answer could open a path:
+        v1.0 does not return certifiedClientApplicationsOnly. A policy that admits nothing for HD Meeting
+        on v1.0 cannot admit more on /beta, so typical tenants pay no extra request."""
+        if self._beta_runner is None:
+            return []
+        read = [pid for pid, policy in self._policies.items()
+                if policy and "includes" in policy and "excludes" in policy and pid not in self._beta_considered]
+        if not read:
+            return []
+        self._beta_considered.update(read)
+        wanted = self._undecided(self._sources(), read) if self._undecided else read
+        return [request for pid in wanted for request in req.permission_grant_policy(pid, beta=True)]
 
     def _absorb_role_definitions(self, definitions: list[Any]) -> list[GraphRequest]:
         """Custom roles that may grant consent for all users: their holders and their policies."""
@@ -338,7 +364,11 @@ class TenantCollector:
             "role_eligibilities": list(self._role_eligibilities.values()),
             "group_eligibilities": list(self._group_eligibilities.values()),
             "role_definitions": self._role_definitions,
-            "permission_grant_policies": self._policies,
+            # A half read from /beta whose other half failed there is left out: the v1.0 answer stands.
+            "permission_grant_policies": {
+                pid: {k: v for k, v in policy.items() if not k.startswith("beta:")} if policy else policy
+                for pid, policy in self._policies.items()
+            },
             "permission_classifications": self._classifications,
         }
         sp_failure = self._failures.get("service_principals")

@@ -19,16 +19,18 @@ from auditor import __version__
 from auditor.collect.auth import build_credential, token_request_options, token_scopes
 from auditor.collect.batch import BatchRunner, Deadline
 from auditor.collect.clouds import Endpoints, resolve_endpoints
-from auditor.collect.collector import TenantCollector
+from auditor.collect.collector import TenantCollector, Undecided
 from auditor.collect.graph_client import GraphClient
 from auditor.collect.options import LiveOptions
 from auditor.collect.progress import CollectionProgress, make_progress
 from auditor.collect.retry import RetryPolicy, WaitBudget
 from auditor.errors import InputError
+from auditor.evaluate.consent import undecided_policies
+from auditor.facts import TenantFacts
 from auditor.reviewer_query import is_guid
-from auditor.rulepack import RulePack
+from auditor.rulepack import Parameters, RulePack
 from auditor.shapes import checked_sources
-from auditor.snapshot import CollectionTarget, Snapshot, ToolInfo
+from auditor.snapshot import CollectionTarget, Snapshot, Source, Tenant, ToolInfo
 from auditor.tenant_identity import identify
 
 # Global Administrator, Privileged Role Administrator, Cloud Application Administrator,
@@ -56,8 +58,11 @@ def collect_snapshot(
     *,
     retry_policy: RetryPolicy | None = None,
     progress: CollectionProgress | None = None,
+    params: Parameters | None = None,
 ) -> Snapshot:
-    """Read the tenant for `target` (the rule pack's app and legacy app ids) into a snapshot."""
+    """Read the tenant for `target` (the rule pack's app and legacy app ids) into a snapshot. With the
+    pack's `params`, only the permission grant policies that could admit HD Meeting's scopes are read
+    again from /beta; without, every policy read is."""
     _check_ids(target, consent_capable_role_ids)
     target = target.model_copy(update={"consent_role_ids": [role_id.lower() for role_id in consent_capable_role_ids]})
     endpoints = resolve_endpoints(options)
@@ -65,7 +70,8 @@ def collect_snapshot(
     progress = progress or make_progress(options.quiet)
     try:
         return _identified(asyncio.run(
-            _collect(options, endpoints, credential, target, consent_capable_role_ids, retry_policy, progress)
+            _collect(options, endpoints, credential, target, consent_capable_role_ids, retry_policy, progress,
+                     params)
         ), options.tenant_id)
     finally:
         progress.close()
@@ -93,7 +99,19 @@ def collect_for_pack(
         legacy_app_ids=list(params.legacy_app_ids),
     )
     roles = [role.id for role in params.consent_capable_roles]
-    return collect_snapshot(options, target, roles, progress=progress)
+    return collect_snapshot(options, target, roles, progress=progress, params=params)
+
+
+def _undecided(endpoints: Endpoints, target: CollectionTarget, params: Parameters) -> Undecided:
+    """Evaluates the policies read so far on what was read so far (the same evaluator as the scan)."""
+
+    def undecided(sources: dict[str, Source], policy_ids: list[str]) -> list[str]:
+        so_far = Snapshot(tool=ToolInfo(version=__version__), collected_at=datetime.now(timezone.utc),
+                          graph_url=endpoints.graph_url, tenant=Tenant(id="collecting"), target=target,
+                          sources=dict(sources))
+        return undecided_policies(TenantFacts(so_far, params, target.app_id), policy_ids)
+
+    return undecided
 
 
 def _client(
@@ -119,6 +137,7 @@ async def _collect(
     consent_capable_role_ids: Sequence[str],
     retry_policy: RetryPolicy | None,
     progress: CollectionProgress,
+    params: Parameters | None,
 ) -> Snapshot:
     budget = WaitBudget(retry_policy or RetryPolicy())
     client = _client(options, endpoints, credential, budget, progress)
@@ -129,7 +148,9 @@ async def _collect(
     try:
         deadline = Deadline(options.deadline)
         runner, *beta_runner = [BatchRunner(each, budget, progress, deadline) for each in clients]
-        collector = TenantCollector(runner, target, consent_capable_role_ids, progress, *beta_runner)
+        undecided = _undecided(endpoints, target, params) if params else None
+        collector = TenantCollector(runner, target, consent_capable_role_ids, progress, *beta_runner,
+                                    undecided=undecided)
         sources = await collector.collect()
     finally:
         await client.aclose()

@@ -160,3 +160,10 @@ class ConsentFacts:
             return [admits_all(policy, [scope], self.client) for scope in self.scopes]
         except MalformedPolicy:
             return [None for _ in self.scopes]
+
+
+def undecided_policies(facts: TenantFacts, policy_ids: list[str]) -> list[str]:
+    """The policies whose answer for HD Meeting is not a definite "admits nothing": those a restriction
+    that only /beta shows (certifiedClientApplicationsOnly) could still change."""
+    consent = ConsentFacts.of(facts)
+    return [policy_id for policy_id in policy_ids if consent.answer(policy_id).admits is not False]
