@@ -110,7 +110,7 @@ def startup(mode: Mode) -> list[Row]:
     ]
     for row, limit in zip(rows, (0.5, 1.0), strict=True):
         row.goal, row.passed = f"< {limit} s", row.median("wall") < limit
-    probe = "import sys; from auditor.cli import app; print(','.join(m for m in sys.argv[1:] if m in sys.modules))"
+    probe = "import sys; from auditor.cli.app import app; print(','.join(m for m in sys.argv[1:] if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", probe, *HEAVY_MODULES], capture_output=True, text=True, check=True)
     rows[0].note = f"heavy modules at import: {loaded.stdout.strip() or 'none'}"
     return rows

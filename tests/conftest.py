@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from auditor.cli import main
+from auditor.cli.app import main
 from tests.fakegraph.fixtures import fake_graph  # noqa: F401  (the fake Graph server fixture)
 
 

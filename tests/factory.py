@@ -18,10 +18,10 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 
-from auditor.engine import evaluate
-from auditor.result import Finding, Result
-from auditor.rulepack import Parameters, RulePack, load_rule_pack
-from auditor.snapshot import SOURCE_NAMES, Snapshot
+from auditor.evaluate.engine import evaluate, load_rule_pack
+from auditor.evaluate.rulepack import Parameters, RulePack
+from auditor.model.result import Finding, Result
+from auditor.model.snapshot import SOURCE_NAMES, Snapshot
 from tests.consent_policies import (
     ADMIN_ONLY_SCOPES,
     GRAPH_SCOPE_IDS,

@@ -10,19 +10,9 @@ from dataclasses import replace
 from datetime import date, datetime, timezone
 from typing import Any
 
-from auditor.drift import Drift, RunState, diff
-from auditor.report_model import (
-    AppPermissionRow,
-    ConsentRequestRow,
-    GrantRow,
-    LeftoverRow,
-    PerUserGrantRow,
-    ReportContext,
-    ReportTables,
-    ReviewerRow,
-    SourceRow,
-)
-from auditor.result import (
+from auditor.evaluate.rulepack import Severity
+from auditor.history.drift import Drift, RunState, diff
+from auditor.model.result import (
     Accepted,
     AppRef,
     ApproverRef,
@@ -39,7 +29,17 @@ from auditor.result import (
     Verdict,
     WorkflowPath,
 )
-from auditor.rulepack import Severity
+from auditor.report.report_model import (
+    AppPermissionRow,
+    ConsentRequestRow,
+    GrantRow,
+    LeftoverRow,
+    PerUserGrantRow,
+    ReportContext,
+    ReportTables,
+    ReviewerRow,
+    SourceRow,
+)
 
 APP_ID = "4b7a5c1e-2f7d-4d6e-9a51-7f1c2e9d8b30"
 TENANT_ID = "8d3f2b6a-91c4-4e0b-b5a7-2c6e1f9a7d14"

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from auditor.acceptance import Acceptance, apply_acceptances, load_acceptances
-from auditor.engine import exit_code
-from auditor.errors import ExitCode
-from auditor.result import Status
-from auditor.rulepack import Severity
+from auditor.evaluate.acceptance import Acceptance, apply_acceptances, load_acceptances
+from auditor.evaluate.engine import exit_code
+from auditor.evaluate.rulepack import Severity
+from auditor.model.errors import ExitCode
+from auditor.model.result import Status
 from tests.conftest import Run
 from tests.factory import TENANT_ID, Tenant, default_pack
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 
-from auditor.engine import evaluate
-from auditor.result import Status, Verdict
-from auditor.snapshot import parse_snapshot
+from auditor.evaluate.engine import evaluate
+from auditor.model.result import Status, Verdict
+from auditor.model.snapshot_file import parse_snapshot
 from tests.factory import Roles, Tenant, default_pack
 
 

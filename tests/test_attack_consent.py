@@ -315,7 +315,7 @@ def test_a_snapshot_scanned_with_a_pack_naming_roles_it_never_read_is_not_blocke
 ) -> None:
     import yaml
 
-    from auditor.resources import DEFAULT_RULE_PACK
+    from auditor.model.resources import DEFAULT_RULE_PACK
 
     pack = yaml.safe_load(DEFAULT_RULE_PACK.read_text())
     roles = pack["parameters"]["consent_capable_roles"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.resources import DEFAULT_RULE_PACK, DEMO_SNAPSHOT
+from auditor.model.resources import DEFAULT_RULE_PACK, DEMO_SNAPSHOT
 from tests.conftest import Run
 
 Cli = Callable[..., Run]

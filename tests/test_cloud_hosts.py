@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.engine import evaluate
-from auditor.snapshot import Snapshot
+from auditor.evaluate.engine import evaluate
+from auditor.model.snapshot import Snapshot
 from tests.conftest import Run
 from tests.factory import TENANT_ID, Tenant, default_pack
 from tests.fakegraph import scenarios

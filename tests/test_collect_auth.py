@@ -25,8 +25,8 @@ from auditor.collect import auth, collect_snapshot
 from auditor.collect.auth import StaticTokenCredential, build_credential, token_scopes
 from auditor.collect.clouds import resolve_endpoints
 from auditor.collect.options import AuthMode, Cloud, LiveOptions
-from auditor.errors import InputError
-from auditor.snapshot import CollectionTarget
+from auditor.model.errors import InputError
+from auditor.model.snapshot import CollectionTarget
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 CLIENT = "66666666-7777-8888-9999-000000000000"

@@ -11,8 +11,8 @@ import pytest
 from auditor.collect import RetryPolicy, collect_snapshot
 from auditor.collect.options import AuthMode
 from auditor.collect.progress import SilentProgress
-from auditor.errors import CollectionError
-from auditor.snapshot import CollectionTarget, Snapshot, SourceStatus
+from auditor.model.errors import CollectionError
+from auditor.model.snapshot import CollectionTarget, Snapshot, SourceStatus
 from tests.fakegraph import fixtures, scenarios
 from tests.fakegraph.contract import violations
 from tests.fakegraph.fixtures import live_options

@@ -8,7 +8,7 @@ from rich.console import Console
 
 from auditor.collect import RetryPolicy, collect_snapshot
 from auditor.collect.progress import RichProgress, SilentProgress, make_progress
-from auditor.snapshot import CollectionTarget
+from auditor.model.snapshot import CollectionTarget
 from tests.fakegraph import fixtures, scenarios
 from tests.fakegraph.fixtures import live_options
 from tests.fakegraph.tenant import HDM_APP_ID

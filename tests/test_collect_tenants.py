@@ -9,7 +9,8 @@ import pytest
 from auditor import __version__
 from auditor.collect import RetryPolicy, collect_snapshot
 from auditor.collect.live import DEFAULT_CONSENT_CAPABLE_ROLE_IDS
-from auditor.snapshot import CollectionTarget, Snapshot, SourceStatus, parse_snapshot
+from auditor.model.snapshot import CollectionTarget, Snapshot, SourceStatus
+from auditor.model.snapshot_file import parse_snapshot
 from tests.fakegraph import fixtures, scenarios
 from tests.fakegraph.contract import violations
 from tests.fakegraph.fixtures import live_options

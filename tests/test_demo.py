@@ -14,11 +14,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from auditor.engine import evaluate
-from auditor.resources import DEMO_SNAPSHOT
-from auditor.result import Finding, Result, Status, Verdict
-from auditor.reviewer_query import ReviewerKind, parse_reviewer_query
-from auditor.snapshot import SOURCE_NAMES, Snapshot, SourceStatus, load_snapshot
+from auditor.evaluate.engine import evaluate
+from auditor.evaluate.reviewer_query import ReviewerKind, parse_reviewer_query
+from auditor.model.resources import DEMO_SNAPSHOT
+from auditor.model.result import Finding, Result, Status, Verdict
+from auditor.model.snapshot import SOURCE_NAMES, Snapshot, SourceStatus
+from auditor.model.snapshot_file import load_snapshot
 from tests.factory import default_pack
 
 P, F, NA = Status.PASS, Status.FAIL, Status.NOT_APPLICABLE

@@ -12,12 +12,12 @@ import pytest
 import typer
 import yaml
 
-from auditor.acceptance import Acceptance, apply_acceptances
-from auditor.cli import app
-from auditor.drift import ChangeKind, RunState, diff
-from auditor.reporting import build_report
-from auditor.result import Result, Status
-from auditor.rulepack import Severity
+from auditor.cli.app import app
+from auditor.evaluate.acceptance import Acceptance, apply_acceptances
+from auditor.evaluate.rulepack import Severity
+from auditor.history.drift import ChangeKind, RunState, diff
+from auditor.model.result import Result, Status
+from auditor.report.reporting import build_report
 from tests.conftest import Run
 from tests.factory import TENANT_ID, Roles, Tenant, default_pack
 

@@ -21,9 +21,9 @@ import pytest
 from openpyxl import load_workbook
 
 from auditor.collect import RetryPolicy, collect_snapshot
-from auditor.reporting import build_report
-from auditor.rulepack import load_rule_pack
-from auditor.snapshot import CollectionTarget, Snapshot, SourceStatus
+from auditor.evaluate.engine import load_rule_pack
+from auditor.model.snapshot import CollectionTarget, Snapshot, SourceStatus
+from auditor.report.reporting import build_report
 from tests.conftest import Run
 from tests.fakegraph import scenarios
 from tests.fakegraph.contract import violations

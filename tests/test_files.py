@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import auditor.render.xlsx
-from auditor.resources import DEMO_SNAPSHOT
+import auditor.report.render.xlsx
+from auditor.model.resources import DEMO_SNAPSHOT
 from tests.conftest import Run
 from tests.fakegraph import scenarios
 from tests.fakegraph.fixtures import cli_args
@@ -48,7 +48,7 @@ def test_a_renderer_failing_midway_is_one_line_and_leaves_the_earlier_run_intact
     out = tmp_path / "out"
     cli("scan", "--demo", "--out", str(out), "--format", "html,xlsx,json,junit")
     before = _contents(out)
-    monkeypatch.setattr(auditor.render.xlsx, "render_xlsx", _explode)
+    monkeypatch.setattr(auditor.report.render.xlsx, "render_xlsx", _explode)
 
     run = cli("scan", "--snapshot", str(DEMO_SNAPSHOT), "--out", str(out), "--format", "html,xlsx", *verbose)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.cli_options import SIGN_IN_ENVIRONMENT
-from auditor.resources import DEMO_SNAPSHOT
+from auditor.cli.options import SIGN_IN_ENVIRONMENT
+from auditor.model.resources import DEMO_SNAPSHOT
 from tests.conftest import Run
 
 Cli = Callable[..., Run]

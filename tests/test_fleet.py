@@ -23,10 +23,10 @@ from openpyxl import load_workbook
 from rich.console import Console
 
 from auditor.collect.options import LiveOptions
-from auditor.errors import ExitCode, worst_exit
 from auditor.fleet import runner
 from auditor.fleet.progress import FleetProgress
 from auditor.fleet.tenants_file import TenantRow, folder_name
+from auditor.model.errors import ExitCode, worst_exit
 from tests.conftest import Run
 from tests.fakegraph import scenarios
 from tests.fakegraph.server import FakeGraph, unused_local_url

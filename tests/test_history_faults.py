@@ -20,11 +20,11 @@ from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
 import auditor.history.store
-import auditor.output
-from auditor.cli import main
+import auditor.model.output
+from auditor.cli.app import main
 from auditor.history import open_history
 from auditor.history.location import locate
-from auditor.resources import DEMO_SNAPSHOT
+from auditor.model.resources import DEMO_SNAPSHOT
 from tests.conftest import Run
 
 pytest_plugins = ["tests.postgres"]
@@ -100,7 +100,7 @@ def test_a_history_locked_while_the_run_is_stored_is_exit_4_with_the_reports_wri
     cli: Cli, tmp_path: Path, history_url: str, monkeypatch: pytest.MonkeyPatch, short_lock_wait: None
 ) -> None:
     assert _scan(cli, tmp_path / "first", history_url).code == 1
-    real_write_all = auditor.output.write_all
+    real_write_all = auditor.model.output.write_all
     locks = contextlib.ExitStack()
 
     def write_then_someone_locks(folder: Path, files: dict[str, bytes]) -> str:
@@ -108,7 +108,7 @@ def test_a_history_locked_while_the_run_is_stored_is_exit_4_with_the_reports_wri
         locks.enter_context(_held_lock(history_url))
         return run_id
 
-    monkeypatch.setattr(auditor.output, "write_all", write_then_someone_locks)
+    monkeypatch.setattr(auditor.model.output, "write_all", write_then_someone_locks)
     with locks:
         run = _scan(cli, tmp_path / "second", history_url)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from auditor.collect import RetryPolicy, collect_snapshot
-from auditor.snapshot import CollectionTarget, Snapshot, SourceStatus
+from auditor.model.snapshot import CollectionTarget, Snapshot, SourceStatus
 from tests.conftest import Run
 from tests.fakegraph import scenarios
 from tests.fakegraph.contract import violations

@@ -16,17 +16,16 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from auditor.collect.options import LiveOptions
-from auditor.engine import evaluate
-from auditor.errors import InputError
-from auditor.facts import TenantFacts
+from auditor.evaluate.engine import evaluate, load_rule_pack, parse_rule_pack
+from auditor.evaluate.facts import TenantFacts
+from auditor.evaluate.reviewer_query import ReviewerKind, parse_reviewer_query
 from auditor.fleet.tenants_file import COLUMNS, load_tenants
-from auditor.graph_objects import scopes
-from auditor.reporting import ReportFormat, build_report, render
-from auditor.resources import DEMO_SNAPSHOT
-from auditor.reviewer_query import ReviewerKind, parse_reviewer_query
-from auditor.rulepack import load_rule_pack, parse_rule_pack
-from auditor.snapshot import parse_snapshot
-from auditor.tables import build_tables
+from auditor.model.errors import InputError
+from auditor.model.graph_objects import scopes
+from auditor.model.resources import DEMO_SNAPSHOT
+from auditor.model.snapshot_file import parse_snapshot
+from auditor.report.reporting import ReportFormat, build_report, render
+from auditor.report.tables import build_tables
 from tests.conftest import Run
 from tests.fakegraph import scenarios
 from tests.fakegraph.fixtures import cli_args

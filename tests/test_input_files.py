@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 
 from auditor.collect.options import AuthMode, LiveOptions
 from auditor.fleet.tenants_file import load_tenants
-from auditor.resources import DEFAULT_RULE_PACK, DEMO_SNAPSHOT
+from auditor.model.resources import DEFAULT_RULE_PACK, DEMO_SNAPSHOT
 from tests.conftest import Run
 from tests.fakegraph import scenarios
 from tests.fakegraph.server import FakeGraph

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
-from auditor.acceptance import Acceptance, apply_acceptances
-from auditor.render.junit import render_junit
-from auditor.result import Result
-from auditor.snapshot import Snapshot
+from auditor.evaluate.acceptance import Acceptance, apply_acceptances
+from auditor.model.result import Result
+from auditor.model.snapshot import Snapshot
+from auditor.report.render.junit import render_junit
 from tests.conftest import Run
 from tests.factory import TENANT_ID, Tenant
 

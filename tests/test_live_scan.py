@@ -83,7 +83,7 @@ def test_workflow_tenant_findings_name_reviewers_and_roles(cli: Cli, fake_graph:
 def test_lookalikes_and_leftovers_are_found_by_name(cli: Cli, fake_graph: StartGraph, tmp_path: Path) -> None:
     server = fake_graph(scenarios.lookalikes_and_leftovers())
     pack = tmp_path / "pack.yaml"
-    from auditor.resources import DEFAULT_RULE_PACK
+    from auditor.model.resources import DEFAULT_RULE_PACK
 
     pack.write_text(DEFAULT_RULE_PACK.read_text().replace(
         "legacy_app_ids: []", f"legacy_app_ids: ['{scenarios.LEGACY_APP_ID}']"

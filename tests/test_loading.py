@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from auditor.errors import InputError
-from auditor.resources import DEFAULT_RULE_PACK, DEMO_SNAPSHOT
-from auditor.rulepack import Severity, load_rule_pack, parse_rule_pack
-from auditor.snapshot import load_snapshot, parse_snapshot
+from auditor.evaluate.engine import load_rule_pack, parse_rule_pack
+from auditor.evaluate.rulepack import Severity
+from auditor.model.errors import InputError
+from auditor.model.resources import DEFAULT_RULE_PACK, DEMO_SNAPSHOT
+from auditor.model.snapshot_file import load_snapshot, parse_snapshot
 
 
 def _pack() -> dict:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.timestamps import parse_graph_time
+from auditor.model.timestamps import parse_graph_time
 from tests.conftest import Run
 from tests.factory import GRAPH_APP_ID, HD_APP_ID, Tenant, guid, upn
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.resources import DEMO_SNAPSHOT
+from auditor.model.resources import DEMO_SNAPSHOT
 from tests.conftest import Run
 from tests.fakegraph import scenarios
 from tests.fakegraph.fixtures import cli_args

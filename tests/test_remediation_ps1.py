@@ -8,12 +8,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from auditor.engine import evaluate
-from auditor.remediation_values import CHOICES, PLACEHOLDER
-from auditor.render.powershell import render_ps1
-from auditor.resources import DEFAULT_RULE_PACK
-from auditor.result import Result
-from auditor.rulepack import load_rule_pack
+from auditor.evaluate.engine import evaluate, load_rule_pack
+from auditor.evaluate.remediation_values import CHOICES, PLACEHOLDER
+from auditor.model.resources import DEFAULT_RULE_PACK
+from auditor.model.result import Result
+from auditor.report.render.powershell import render_ps1
 from tests.conftest import Run
 from tests.factory import EXCHANGE_SP, Tenant
 

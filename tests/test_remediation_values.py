@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 
-from auditor.engine import evaluate
-from auditor.remediation_values import CHOICES, fill
-from auditor.resources import DEMO_SNAPSHOT
-from auditor.rulepack import load_rule_pack
-from auditor.snapshot import Snapshot, load_snapshot
+from auditor.evaluate.engine import evaluate, load_rule_pack
+from auditor.evaluate.remediation_values import CHOICES, fill
+from auditor.model.resources import DEMO_SNAPSHOT
+from auditor.model.snapshot import Snapshot
+from auditor.model.snapshot_file import load_snapshot
 from tests.factory import EXCHANGE_SP, GRAPH_SP, HD_APP_ID, TENANT_ID, Tenant
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z]+)\}")

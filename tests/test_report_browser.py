@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from auditor.render.html import render_html
-from auditor.report_model import ReportContext
+from auditor.report.render.html import render_html
+from auditor.report.report_model import ReportContext
 from tests import report_samples as samples
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"

@@ -10,11 +10,11 @@ from html.parser import HTMLParser
 
 import pytest
 
-from auditor.render.common import GLOBAL_CONSENT_STEP, VERDICTS, grant_summary
-from auditor.render.html import TABLE_ROW_LIMIT, render_html
-from auditor.render.remediation import Block, remediation_blocks
-from auditor.resources import REPORTS_DIR
-from auditor.result import Verdict
+from auditor.model.resources import REPORTS_DIR
+from auditor.model.result import Verdict
+from auditor.report.render.common import GLOBAL_CONSENT_STEP, VERDICTS, grant_summary
+from auditor.report.render.html import TABLE_ROW_LIMIT, render_html
+from auditor.report.render.remediation import Block, remediation_blocks
 from tests import report_samples as samples
 
 

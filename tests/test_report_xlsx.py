@@ -13,9 +13,9 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from auditor.render.sheets import FORMULA_PREFIXES
-from auditor.render.xlsx import render_xlsx
-from auditor.reporting import build_report
+from auditor.report.render.sheets import FORMULA_PREFIXES
+from auditor.report.render.xlsx import render_xlsx
+from auditor.report.reporting import build_report
 from tests import report_samples as samples
 from tests.factory import Tenant, default_pack
 

@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from auditor.rulepack import load_rule_pack
+from auditor.evaluate.engine import load_rule_pack
 
 RULE_IDS = [rule.id for rule in load_rule_pack(None).rules]
 POINTS_PER_LINE = 15  # Excel's default row height for 11-point Calibri

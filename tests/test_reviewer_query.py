@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.reviewer_query import ReviewerKind, parse_reviewer_query
+from auditor.evaluate.reviewer_query import ReviewerKind, parse_reviewer_query
 
 USER = "7b3a1f7e-5a2c-4c55-9e0b-1f2d3c4b5a69"
 ROLE = "62e90394-69f5-4237-9190-012177145e10"

@@ -25,7 +25,7 @@ import pytest
 
 from auditor.collect.live import collect_snapshot
 from auditor.collect.progress import SilentProgress
-from auditor.snapshot import CollectionTarget
+from auditor.model.snapshot import CollectionTarget
 from tests.conftest import Run
 from tests.fakegraph import scenarios
 from tests.fakegraph.consent_scenarios import CASES

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from auditor.engine import evaluate
-from auditor.result import Status
+from auditor.evaluate.engine import evaluate
+from auditor.model.result import Status
 from tests.factory import (
     EWS_SCOPE,
     EXCHANGE_SP,

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from auditor.collect.verbose import scrub, verbose_logging
-from auditor.resources import DEMO_SNAPSHOT
+from auditor.model.resources import DEMO_SNAPSHOT
 from tests.conftest import Run
 from tests.fakegraph import scenarios
 from tests.fakegraph.fixtures import cli_args

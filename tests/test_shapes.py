@@ -15,12 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor.checks import CHECKS
 from auditor.collect import collect_snapshot
-from auditor.engine import evaluate
-from auditor.resources import DEMO_SNAPSHOT
-from auditor.rulepack import load_rule_pack
-from auditor.snapshot import CollectionTarget, SourceStatus, parse_snapshot
+from auditor.evaluate.checks import CHECKS
+from auditor.evaluate.engine import evaluate, load_rule_pack
+from auditor.model.resources import DEMO_SNAPSHOT
+from auditor.model.snapshot import CollectionTarget, SourceStatus
+from auditor.model.snapshot_file import parse_snapshot
 from tests.conftest import Run
 from tests.fakegraph import scenarios
 from tests.fakegraph.fixtures import TOKEN_ENV, cli_args, live_options
@@ -146,7 +146,7 @@ def recorded() -> Iterator[dict[str, Any]]:
 
 
 # The properties the rules read, by source, as paths ("*": any index or id): the shapes of
-# auditor/shapes.py restated, so that a property dropped from the table there makes this test fail.
+# auditor/model/shapes.py restated, so that a property dropped from the table there makes this test fail.
 EACH = "*"
 _OBJECTS = {
     "service_principals": ("id", "appId", "accountEnabled", "appRoleAssignmentRequired"),

@@ -87,13 +87,13 @@ def test_a_tenant_id_that_is_neither_a_guid_nor_a_domain_is_not_taken_as_an_iden
     ],
 )
 def test_tenant_key(value: str | None, key: str | None) -> None:
-    from auditor.tenant_identity import tenant_key
+    from auditor.evaluate.tenant_identity import tenant_key
 
     assert tenant_key(value) == key
 
 
 def test_the_id_graph_reports_wins_over_the_one_given() -> None:
-    from auditor.tenant_identity import identify
+    from auditor.evaluate.tenant_identity import identify
 
     reported = "9637ff4c-4575-4b96-a318-5c366e9683f1"
     assert identify(reported, "contoso.onmicrosoft.com") == reported

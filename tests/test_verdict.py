@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import pytest
 
-from auditor.result import Status, Verdict
+from auditor.model.result import Status, Verdict
 from tests.factory import HD_MEETING, Roles, Tenant
 
 LEGACY_USER_CONSENT = "ManagePermissionGrantsForSelf.microsoft-user-default-legacy"

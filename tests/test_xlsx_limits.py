@@ -10,8 +10,8 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
-import auditor.render.sheets
-from auditor.render.xlsx import render_xlsx
+import auditor.report.render.sheets
+from auditor.report.render.xlsx import render_xlsx
 from tests import report_samples as samples
 
 EXCEL_ROWS = 1_048_576
@@ -38,8 +38,8 @@ def test_a_table_longer_than_a_sheet_continues_on_numbered_sheets_with_every_row
 ) -> None:
     context = samples.large(user_count=10)
     _, complete, whole = _rows(render_xlsx(context), SHEET)
-    assert getattr(auditor.render.sheets, "MAX_SHEET_ROWS", None) == EXCEL_ROWS
-    monkeypatch.setattr(auditor.render.sheets, "MAX_SHEET_ROWS", 5)  # a header and 4 rows per sheet
+    assert getattr(auditor.report.render.sheets, "MAX_SHEET_ROWS", None) == EXCEL_ROWS
+    monkeypatch.setattr(auditor.report.render.sheets, "MAX_SHEET_ROWS", 5)  # a header and 4 rows per sheet
 
     data = render_xlsx(context)
 
@@ -58,7 +58,7 @@ def test_a_table_longer_than_a_sheet_continues_on_numbered_sheets_with_every_row
 
 
 def test_a_sheet_name_with_its_number_stays_within_31_characters() -> None:
-    from auditor.render.sheets import part_title
+    from auditor.report.render.sheets import part_title
 
     assert part_title("Grants", 1) == "Grants"
     assert part_title("Grants", 12) == "Grants (12)"
@@ -72,7 +72,7 @@ def test_a_sheet_name_with_its_number_stays_within_31_characters() -> None:
     ids=["ascii", "emoji", "emoji-straddling-the-cut", "accents"],
 )
 def test_a_cell_too_long_for_excel_is_cut_on_utf16_units_with_a_visible_marker(text: str) -> None:
-    from auditor.render.sheets import fit_cell
+    from auditor.report.render.sheets import fit_cell
 
     cut = fit_cell(text)
     assert _units(cut) <= MAX_CELL_TEXT
@@ -84,7 +84,7 @@ def test_a_cell_too_long_for_excel_is_cut_on_utf16_units_with_a_visible_marker(t
 
 @pytest.mark.parametrize("text", ["x" * MAX_CELL_TEXT, "😀" * (MAX_CELL_TEXT // 2), "short"])
 def test_a_cell_excel_can_hold_is_kept_whole(text: str) -> None:
-    from auditor.render.sheets import fit_cell
+    from auditor.report.render.sheets import fit_cell
 
     assert fit_cell(text) == text
 

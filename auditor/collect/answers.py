@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from auditor.collect.graph_requests import GraphRequest
-from auditor.reviewer_query import is_guid
+from auditor.evaluate.reviewer_query import is_guid
 
 
 class Unacceptable(Exception):

@@ -28,7 +28,7 @@ from azure.identity import (
 
 from auditor.collect.clouds import Endpoints, resolve_endpoints
 from auditor.collect.options import AuthMode, LiveOptions
-from auditor.errors import InputError, remember_secret
+from auditor.model.errors import InputError, remember_secret
 
 SECRET_ENV = "AZURE_CLIENT_SECRET"
 CERTIFICATE_PASSWORD_ENV = "AZURE_CLIENT_CERTIFICATE_PASSWORD"

@@ -18,8 +18,8 @@ from auditor.collect.graph_client import GraphClient, GraphResponse
 from auditor.collect.graph_requests import GraphRequest
 from auditor.collect.progress import CollectionProgress
 from auditor.collect.retry import RETRYABLE_STATUSES, WaitBudget, report_retry
-from auditor.errors import CollectionError
-from auditor.snapshot import GraphError
+from auditor.model.errors import CollectionError
+from auditor.model.snapshot import GraphError
 
 BATCH_LIMIT = 20  # Graph's maximum number of requests in one $batch
 PARALLEL_BATCHES = 4  # $batch calls in flight at once when a round needs several

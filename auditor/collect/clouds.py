@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from azure.identity import AzureAuthorityHosts
 
 from auditor.collect.options import Cloud, LiveOptions
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 
 
 @dataclass(frozen=True)

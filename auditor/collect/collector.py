@@ -28,9 +28,9 @@ from auditor.collect.batch import BatchRunner, Outcome
 from auditor.collect.graph_requests import GraphRequest, Kind
 from auditor.collect.progress import CollectionProgress
 from auditor.evaluate.policy import admin_consent_policy_ids, user_consent_policy_ids
-from auditor.graph_objects import expanded_principal_type, name_key
-from auditor.reviewer_query import ReviewerKind, is_guid, parse_reviewer_query
-from auditor.snapshot import SOURCE_NAMES, CollectionTarget, GraphError, Source, SourceStatus, Tenant
+from auditor.evaluate.reviewer_query import ReviewerKind, is_guid, parse_reviewer_query
+from auditor.model.graph_objects import expanded_principal_type, name_key
+from auditor.model.snapshot import SOURCE_NAMES, CollectionTarget, GraphError, Source, SourceStatus, Tenant
 
 MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 EXCHANGE_ONLINE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"

@@ -45,9 +45,9 @@ from msgraph_core.middleware import GraphTelemetryHandler
 
 from auditor.collect.clouds import Endpoints
 from auditor.collect.retry import BudgetedRetryHandler, RetryReporter, WaitBudget
-from auditor.errors import REDACTED, CollectionError, redact
-from auditor.snapshot import GraphError
-from auditor.tenant_text import may_hold_lone_surrogates, without_lone_surrogates
+from auditor.model.errors import REDACTED, CollectionError, redact
+from auditor.model.snapshot import GraphError
+from auditor.model.tenant_text import may_hold_lone_surrogates, without_lone_surrogates
 
 log = logging.getLogger(__name__)
 

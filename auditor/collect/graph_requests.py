@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import quote
 
-from auditor.reviewer_query import is_guid
+from auditor.evaluate.reviewer_query import is_guid
 
 # Properties read for users and group members: accountEnabled is not among Graph's defaults.
 USER_SELECT = "id,displayName,userPrincipalName,mail,userType,accountEnabled"

@@ -24,14 +24,14 @@ from auditor.collect.graph_client import GraphClient
 from auditor.collect.options import LiveOptions
 from auditor.collect.progress import CollectionProgress, make_progress
 from auditor.collect.retry import RetryPolicy, WaitBudget
-from auditor.errors import InputError
 from auditor.evaluate.consent import undecided_policies
-from auditor.facts import TenantFacts
-from auditor.reviewer_query import is_guid
-from auditor.rulepack import Parameters, RulePack
-from auditor.shapes import checked_sources
-from auditor.snapshot import CollectionTarget, Snapshot, Source, Tenant, ToolInfo
-from auditor.tenant_identity import identify
+from auditor.evaluate.facts import TenantFacts
+from auditor.evaluate.reviewer_query import is_guid
+from auditor.evaluate.rulepack import Parameters, RulePack
+from auditor.evaluate.tenant_identity import identify
+from auditor.model.errors import InputError
+from auditor.model.shapes import checked_sources
+from auditor.model.snapshot import CollectionTarget, Snapshot, Source, Tenant, ToolInfo
 
 # Global Administrator, Privileged Role Administrator, Cloud Application Administrator,
 # Application Administrator (DESIGN §4).

@@ -1,7 +1,7 @@
 """`--verbose`: the requests to Graph (method, URL, headers), retries and sign-in steps, on stderr.
 
 Secrets are kept out twice: the request log replaces the Authorization header itself, and every line
-goes through a formatter that removes the secrets the process holds (`auditor.errors.redact`) and
+goes through a formatter that removes the secrets the process holds (`auditor.model.errors.redact`) and
 any bearer token, Authorization value or secret-looking field a library may log.
 """
 
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from auditor.errors import REDACTED, safe_text
+from auditor.model.errors import REDACTED, safe_text
 
 # Our own loggers (requests, retries) and azure-identity's (which credential signed in, token requests).
 VERBOSE_LOGGERS = {"auditor": logging.DEBUG, "azure": logging.INFO}

@@ -18,11 +18,11 @@ from datetime import datetime
 from typing import Literal
 
 from auditor.evaluate.consent import ConsentFacts
+from auditor.evaluate.facts import SourceUnavailable, TenantFacts
 from auditor.evaluate.logic import Tri, all_of, any_of
 from auditor.evaluate.policy import admin_consent_policy_ids
 from auditor.evaluate.reviewers import Reviewers, reviewers_of
-from auditor.facts import SourceUnavailable, TenantFacts
-from auditor.graph_objects import (
+from auditor.model.graph_objects import (
     GraphObject,
     expanded_principal_type,
     flag,

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from auditor.evaluate.facts import SourceUnavailable, TenantFacts
 from auditor.evaluate.logic import Tri, all_of
 from auditor.evaluate.policy import UNKNOWN, ClientApp, MalformedPolicy, Scope, admits_all
-from auditor.facts import SourceUnavailable, TenantFacts
-from auditor.graph_objects import MICROSOFT_GRAPH_APP_ID, GraphObject, flag, object_id, objects, text
+from auditor.model.graph_objects import MICROSOFT_GRAPH_APP_ID, GraphObject, flag, object_id, objects, text
 
 
 @dataclass(frozen=True)

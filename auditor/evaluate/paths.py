@@ -19,11 +19,11 @@ from collections.abc import Mapping
 
 from auditor.evaluate.approvers import ApproverSearch
 from auditor.evaluate.consent import ConsentFacts
+from auditor.evaluate.facts import SourceUnavailable, TenantFacts
 from auditor.evaluate.logic import Tri, all_of, any_of
 from auditor.evaluate.policy import user_consent_policy_ids
-from auditor.facts import SourceUnavailable, TenantFacts
-from auditor.graph_objects import flag, strings
-from auditor.result import ApproverRef, ConsentPath, ConsentPaths, PathState, Status, Verdict, WorkflowPath
+from auditor.model.graph_objects import flag, strings
+from auditor.model.result import ApproverRef, ConsentPath, ConsentPaths, PathState, Status, Verdict, WorkflowPath
 
 GRANTED_RULES = ("HDM-SP-01", "HDM-SP-02", "HDM-GR-01", "HDM-SP-03")
 WORKFLOW_RULES = ("HDM-ACW-01", "HDM-ACW-02", "HDM-ACW-04")

@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from auditor.evaluate.facts import SourceUnavailable, TenantFacts
 from auditor.evaluate.logic import Tri
-from auditor.facts import SourceUnavailable, TenantFacts
-from auditor.graph_objects import (
+from auditor.evaluate.reviewer_query import ReviewerKind, parse_reviewer_query
+from auditor.model.graph_objects import (
     GraphObject,
     expanded_principal_type,
     flag,
@@ -28,7 +29,6 @@ from auditor.graph_objects import (
     text,
     user_label,
 )
-from auditor.reviewer_query import ReviewerKind, parse_reviewer_query
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from auditor.acceptance import Acceptance
 from auditor.collect import collect_for_pack
 from auditor.collect.progress import SilentProgress
-from auditor.errors import AuditorError, CollectionError, ExitCode, worst_exit
+from auditor.evaluate.acceptance import Acceptance
+from auditor.evaluate.rulepack import RulePack, Severity
 from auditor.fleet.tenants_file import TenantRow
-from auditor.output import write_all
-from auditor.report_model import ReportContext
-from auditor.reporting import Branding, ReportFormat, build_report, render, run_exit_code
-from auditor.result import Result, Status
-from auditor.rulepack import RulePack, Severity
+from auditor.model.errors import AuditorError, CollectionError, ExitCode, worst_exit
+from auditor.model.output import write_all
+from auditor.model.result import Result, Status
+from auditor.report.report_model import ReportContext
+from auditor.report.reporting import Branding, ReportFormat, build_report, render, run_exit_code
 
 if TYPE_CHECKING:
     from auditor.history import HistoryStore

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from auditor.errors import EXIT_PRECEDENCE
 from auditor.fleet.runner import TenantOutcome
-from auditor.result import Summary, Verdict
+from auditor.model.errors import EXIT_PRECEDENCE
+from auditor.model.result import Summary, Verdict
 
 FLEET_SCHEMA_VERSION = 1
 # Worst first: no verdict at all (failed before evaluation), then not known, then cannot work, then the

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from auditor.collect.clouds import resolve_endpoints
 from auditor.collect.options import AuthMode, Cloud, LiveOptions
-from auditor.errors import TOKEN_ENV_PREFIX, InputError, read_input
-from auditor.output import MANIFEST
-from auditor.reviewer_query import is_guid
+from auditor.evaluate.reviewer_query import is_guid
+from auditor.model.errors import TOKEN_ENV_PREFIX, InputError, read_input
+from auditor.model.output import MANIFEST
 
 COLUMNS = ("name", "tenant_id", "auth", "client_id", "certificate", "cloud", "graph_url", "app_id", "token_env")
 # The fleet's own files sit beside the tenant folders: no tenant may take their names.

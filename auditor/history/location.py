@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from auditor.errors import ExitCode, InputError, remember_secret
+from auditor.model.errors import ExitCode, InputError, remember_secret
 
 # The PostgreSQL driver the package depends on (psycopg 3); SQLAlchemy's default would be psycopg2.
 POSTGRES_DRIVER = "postgresql+psycopg"

@@ -22,14 +22,14 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, create_engine, event, func, insert, inspect, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from auditor.drift import RuleState, RunState
-from auditor.errors import InputError, redact, redact_data
+from auditor.evaluate.rulepack import Severity
+from auditor.evaluate.tenant_identity import is_identified
+from auditor.history.drift import RuleState, RunState
 from auditor.history.location import HistoryError, HistoryLocation, HistoryNotRecorded, HistoryRefused, locate
 from auditor.history.schema import SCHEMA_VERSION, findings, metadata, runs, schema_info
-from auditor.output import make_private_dirs
-from auditor.result import Result, Status, Verdict
-from auditor.rulepack import Severity
-from auditor.tenant_identity import is_identified
+from auditor.model.errors import InputError, redact, redact_data
+from auditor.model.output import make_private_dirs
+from auditor.model.result import Result, Status, Verdict
 
 CONNECT_TIMEOUT_SECONDS = 10
 LOCK_TIMEOUT_SECONDS = 30.0  # the longest wait for a lock another scan (or anyone) holds on the history

@@ -1,0 +1,393 @@
+"""The `auditor` command line (DESIGN §6, contract).
+
+Heavy libraries (msgraph-sdk, azure-identity, pandas, openpyxl) are imported inside the commands
+that need them, so `auditor --help` and `auditor rules` start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from auditor import __version__
+from auditor.cli import options as opt
+from auditor.cli.demo import demo_snapshot
+from auditor.cli.fleet import fleet
+from auditor.cli.options import SIGN_IN_ENVIRONMENT, check_app_id
+from auditor.collect.options import AuthMode, Cloud, LiveOptions
+from auditor.evaluate.rulepack import Severity
+from auditor.model.errors import AuditorError, ExitCode, InputError, remember_environment_secrets, safe_text, worst_exit
+from auditor.model.tenant_text import printable
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from auditor.evaluate.rulepack import RulePack
+    from auditor.history.drift import Drift
+    from auditor.model.snapshot import Snapshot
+
+app = typer.Typer(
+    name="auditor",
+    help=(
+        "Can HD Meeting's Microsoft 365 calendar integration work in this Entra ID tenant, how, "
+        "and what must an administrator change?\n\n"
+        "Examples:\n\n"
+        "  auditor scan --demo\n\n"
+        "  auditor scan --tenant-id contoso.onmicrosoft.com --client-id APP --auth certificate "
+        "--certificate auditor.pem\n\n"
+        "  auditor collect --auth device-code --tenant-id TENANT --out snapshot.json\n\n"
+        "  auditor scan --snapshot snapshot.json --out report/ --format html,xlsx"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"auditor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Audit a Microsoft 365 tenant for HD Meeting's calendar integration."""
+
+
+@app.command()
+def scan(
+    demo: Annotated[bool, typer.Option("--demo", help="Scan the embedded demo tenant (no sign-in).")] = False,
+    snapshot: Annotated[
+        Path | None,
+        typer.Option("--snapshot", help="Evaluate a snapshot written by 'auditor collect' (offline).",
+                     show_default=False),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the reports.", rich_help_panel=opt.REPORTS)
+    ] = Path("auditor-report"),
+    formats: opt.Formats = opt.DEFAULT_FORMATS,
+    rules: opt.Rules = None,
+    app_id: opt.AppId = None,
+    fail_on: opt.FailOn = Severity.HIGH,
+    report_title: opt.ReportTitle = opt.DEFAULT_TITLE,
+    prepared_by: opt.PreparedBy = None,
+    tenant_id: opt.TenantId = None,
+    client_id: opt.ClientId = None,
+    auth: opt.Auth = AuthMode.DEFAULT,
+    certificate: opt.Certificate = None,
+    cloud: opt.CloudName = Cloud.GLOBAL,
+    graph_url: opt.GraphUrl = None,
+    timeout: opt.Timeout = opt.DEFAULT_TIMEOUT,
+    deadline: opt.Deadline = opt.DEFAULT_DEADLINE,
+    quiet: opt.Quiet = False,
+    verbose: opt.Verbose = False,
+    history: opt.History = None,
+    exceptions: opt.Exceptions = None,
+) -> None:
+    """Scan a tenant (live, a snapshot, or --demo) and write report.html, report.xlsx, result.json.
+
+    Exit codes: 0 nothing failing at or above --fail-on; 1 a finding failed at or above it;
+    2 usage or input error (nothing written); 3 collection incomplete (sign-in failed, Graph
+    unreachable, a rule could not be evaluated, or the tenant's id unknown); 4 reports written but
+    the run could not be stored in --history.
+
+    Examples:
+
+      auditor scan --demo --out demo-report
+
+      auditor scan --snapshot snapshot.json --format json --fail-on medium
+
+      auditor scan --tenant-id TENANT --client-id APP --auth certificate --certificate auditor.pem
+
+      auditor scan --snapshot snapshot.json --history history.db --exceptions risks.yaml --format html,json,junit
+    """
+    from auditor.collect.verbose import verbose_logging
+    from auditor.evaluate.acceptance import load_acceptances
+    from auditor.evaluate.engine import load_rule_pack
+    from auditor.model.output import write_all
+    from auditor.report.reporting import Branding, build_report, parse_formats, render, run_exit_code, scan_summary
+
+    live = LiveOptions(tenant_id, client_id, auth, certificate, cloud, graph_url, quiet, timeout, deadline)
+    chosen = parse_formats(formats)
+    app_id = check_app_id(app_id)
+    pack = load_rule_pack(rules)
+    acceptances = load_acceptances(exceptions, pack) if exceptions else []
+    not_recorded: AuditorError | None = None
+    with verbose_logging(verbose), opt.open_history(history) as store:
+        data = _load_snapshot(demo, snapshot, live, pack, app_id)
+        previous = store.latest(data.tenant.id) if store else []
+        context = build_report(data, pack, app_id, Branding(report_title, prepared_by),
+                               acceptances=acceptances, previous=previous[-1] if previous else None)
+        write_all(out, render(context, chosen))
+        try:
+            if store:
+                store.record(context.result)
+        except AuditorError as exc:  # after the reports: one line and its own exit code, never 2
+            not_recorded = exc
+    code = run_exit_code(context.result, fail_on)
+    if not quiet:
+        headline, *notes = scan_summary(context, out)
+        typer.echo(headline)  # stdout: the line a script or a person reads
+        for note in notes:
+            typer.echo(note, err=True)
+    if not_recorded:  # shown even with --quiet: it is why the exit code is 4 (or 3)
+        typer.echo(f"auditor: {not_recorded}", err=True)
+        code = worst_exit((code, not_recorded.exit_code))
+    raise typer.Exit(int(code))
+
+
+def _load_snapshot(
+    demo: bool, path: Path | None, live: LiveOptions, pack: RulePack, app_id: str | None
+) -> Snapshot:
+    from auditor.model.resources import DEMO_SNAPSHOT
+    from auditor.model.snapshot_file import load_snapshot
+
+    live_given = live != LiveOptions(quiet=live.quiet)
+    if demo and path:
+        raise InputError("choose one of --demo and --snapshot")
+    if (demo or path) and live_given:
+        raise InputError("live options (--tenant-id, --auth, ...) do not go with --demo or --snapshot")
+    if demo:
+        return load_snapshot(DEMO_SNAPSHOT)
+    if path:
+        return load_snapshot(path)
+    if not live_given and not any(os.environ.get(name) for name in SIGN_IN_ENVIRONMENT):
+        raise InputError("nothing to scan: pass --demo, --snapshot FILE, or --tenant-id TENANT --auth MODE "
+                         "(see auditor scan --help)")
+    return _collect(live, pack, app_id)
+
+
+
+def _collect(live: LiveOptions, pack: RulePack, app_id: str | None) -> Snapshot:
+    from auditor.collect import collect_for_pack
+
+    return collect_for_pack(live, pack, app_id)
+
+
+@app.command()
+def collect(
+    out: Annotated[Path, typer.Option("--out", help="Snapshot file to write (JSON).")],
+    rules: opt.Rules = None,
+    app_id: opt.AppId = None,
+    tenant_id: opt.TenantId = None,
+    client_id: opt.ClientId = None,
+    auth: opt.Auth = AuthMode.DEFAULT,
+    certificate: opt.Certificate = None,
+    cloud: opt.CloudName = Cloud.GLOBAL,
+    graph_url: opt.GraphUrl = None,
+    timeout: opt.Timeout = opt.DEFAULT_TIMEOUT,
+    deadline: opt.Deadline = opt.DEFAULT_DEADLINE,
+    quiet: opt.Quiet = False,
+    verbose: opt.Verbose = False,
+) -> None:
+    """Read a tenant through Microsoft Graph and write a snapshot, to evaluate later with
+    'auditor scan --snapshot FILE' (offline, same result).
+
+    Exit codes: 0 every source read; 2 usage or input error (nothing written); 3 collection incomplete:
+    sign-in failed or Graph unreachable (nothing written), or some source could not be read (the snapshot
+    is written and records why).
+
+    Example:
+
+      auditor collect --tenant-id TENANT --auth device-code --out contoso.snapshot.json
+    """
+    from auditor.collect.verbose import verbose_logging
+    from auditor.evaluate.engine import load_rule_pack
+    from auditor.model.output import write_atomic
+
+    app_id = check_app_id(app_id)
+    pack = load_rule_pack(rules)
+    live = LiveOptions(tenant_id, client_id, auth, certificate, cloud, graph_url, quiet, timeout, deadline)
+    with verbose_logging(verbose):
+        snapshot = _collect(live, pack, app_id)
+    write_atomic(out, snapshot.to_json().encode())
+    if not quiet:
+        typer.echo(safe_text(f"Snapshot of {snapshot.tenant.display_name or snapshot.tenant.id} written to {out}"),
+                   err=True)
+    unread = [f"{name} ({source.error.describe() if source.error else source.status.value})"
+              for name, source in snapshot.sources.items() if not source.ok]
+    if unread:  # shown even with --quiet: it is why the exit code is 3
+        typer.echo(safe_text(f"Collection incomplete, not read: {'; '.join(unread)}"), err=True)
+        raise typer.Exit(int(ExitCode.INCOMPLETE))
+
+
+@app.command("rules")
+def list_rules(rules: opt.Rules = None) -> None:
+    """List the rule pack's rules: id, severity, category, title."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from auditor.evaluate.engine import load_rule_pack
+
+    pack = load_rule_pack(rules)
+    table = Table(title=f"{pack.title} ({pack.id} {pack.version})", title_justify="left")
+    for column in ("Rule", "Severity", "Category", "Title"):
+        table.add_column(column, overflow="fold")
+    for rule in pack.rules:
+        table.add_row(rule.id, rule.severity.value, rule.category, rule.title)
+    Console(soft_wrap=False).print(table)
+
+
+@app.command("history")
+def show_history(
+    history: opt.History = None,
+    tenant: opt.HistoryTenant = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Most recent runs shown per tenant.")] = 20,
+) -> None:
+    """List the stored runs per tenant, newest first: verdict, score and its trend since the run before.
+
+    Example:
+
+      auditor history --history /var/lib/auditor/history.db --tenant contoso.onmicrosoft.com
+    """
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from auditor.history import open_history
+
+    with open_history(_require_history(history), create=False) as store:
+        runs = store.summaries(tenant)
+        label = store.label
+    if not runs:
+        typer.echo(f"No runs{f' of tenant {printable(tenant)}' if tenant else ''} in history {label}.")
+        return
+    console = Console(soft_wrap=False)
+    console.print(Text(f"Scan history: {label}", style="bold"))
+    for tenant_id in dict.fromkeys(run.tenant_id for run in runs):
+        mine = [run for run in runs if run.tenant_id == tenant_id]  # newest first
+        title = Text(printable(f"{mine[0].tenant_name} ({tenant_id})"))
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        for column in ("Scanned (UTC)", "Verdict", "Score", "Trend", "Pass", "Fail", "Error", "N/A"):
+            table.add_column(column, justify="left" if column in ("Scanned (UTC)", "Verdict") else "right")
+        for index, run in enumerate(mine[:limit]):
+            before = mine[index + 1] if index + 1 < len(mine) else None
+            table.add_row(
+                run.generated_at.strftime("%Y-%m-%d %H:%M"),
+                run.verdict.value,
+                f"{run.score:g}",
+                _trend(run.score - before.score) if before else "",
+                *(str(count) for count in (run.passed, run.failed, run.errors, run.not_applicable)),
+            )
+        console.print(table)
+
+
+def _trend(delta: float) -> Text:
+    from rich.text import Text
+
+    if round(delta, 1) == 0:
+        return Text("=")
+    return Text(f"{delta:+.1f}", style="green" if delta > 0 else "red")
+
+
+def _require_history(history: str | None) -> str:
+    if not history:
+        raise InputError("--history URL (or the AUDITOR_HISTORY environment variable) is required")
+    return history
+
+
+@app.command("diff")
+def diff_runs(
+    old: Annotated[
+        Path | None, typer.Argument(help="The older result.json.", show_default=False, metavar="OLD")
+    ] = None,
+    new: Annotated[
+        Path | None, typer.Argument(help="The newer result.json.", show_default=False, metavar="NEW")
+    ] = None,
+    history: opt.History = None,
+    tenant: opt.HistoryTenant = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the drift as JSON.")] = False,
+    fail_on: Annotated[
+        Severity, typer.Option("--fail-on", parser=opt.choice(Severity),
+                               help="Exit 1 when a rule at or above this severity regressed.")
+    ] = Severity.INFO,
+) -> None:
+    """Compare two scans rule by rule: regressed, improved, evidence-changed, unchanged, new, removed.
+
+    Give two result.json files, or --history and --tenant for that tenant's last two runs.
+    Statuses rank pass > not_applicable > fail > error; a move down is a regression. Exit codes:
+    0 nothing regressed (or only accepted risks, or below --fail-on; also when the history holds a
+    single run); 1 a rule regressed; 2 bad input.
+
+    Examples:
+
+      auditor diff yesterday/result.json today/result.json
+
+      auditor diff --history /var/lib/auditor/history.db --tenant contoso.onmicrosoft.com --json
+    """
+    import json
+
+    from auditor.history.drift import format_text
+
+    drift = _drift_of_files(old, new, tenant) if old or new else _drift_in_history(history, tenant)
+    if drift is None:
+        return
+    if as_json:
+        typer.echo(json.dumps(drift.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        typer.echo(format_text(drift), nl=False)
+    raise typer.Exit(int(ExitCode.FINDINGS if drift.gate_failures(fail_on) else ExitCode.OK))
+
+
+def _drift_of_files(old: Path | None, new: Path | None, tenant: str | None) -> Drift:
+    from auditor.history.drift import RunState, diff
+    from auditor.model.result import load_result
+
+    if not (old and new):
+        raise InputError("diff: give two result.json files (OLD NEW), or --history URL --tenant ID")
+    if tenant:
+        raise InputError("diff: --tenant goes with --history, not with result files")
+    return diff(RunState.of(load_result(old)), RunState.of(load_result(new)))
+
+
+def _drift_in_history(history: str | None, tenant: str | None) -> Drift | None:
+    """The drift between the tenant's last two stored runs; None (and a note) when there is only one."""
+    from auditor.history import open_history
+    from auditor.history.drift import diff
+
+    if not tenant:
+        raise InputError("diff: give two result.json files (OLD NEW), or --history URL --tenant ID")
+    with open_history(_require_history(history), create=False) as store:
+        tenant_ids = list(dict.fromkeys(run.tenant_id for run in store.summaries(tenant)))
+        if not tenant_ids:
+            raise InputError(f"history {store.label}: no runs of tenant {tenant!r}")
+        if len(tenant_ids) > 1:
+            raise InputError(f"--tenant {tenant!r} names several tenants ({', '.join(tenant_ids)}): give the id")
+        runs = store.latest(tenant_ids[0], count=2)
+    if len(runs) < 2:
+        typer.echo(f"Nothing to compare yet: the history holds one run of {printable(tenant)}.")
+        return None
+    return diff(*runs)
+
+
+app.command("fleet")(fleet)
+app.command("demo-snapshot")(demo_snapshot)
+
+
+def main() -> None:
+    """Console entry point: expected failures are one line on stderr and a documented exit code; so is
+    anything unexpected (a bug), without a traceback that a scheduled job's log would keep."""
+    try:
+        remember_environment_secrets()
+        app(standalone_mode=True)
+    except AuditorError as exc:
+        print(f"auditor: {exc}", file=sys.stderr)
+        sys.exit(int(exc.exit_code))
+    except KeyboardInterrupt:
+        print("auditor: interrupted", file=sys.stderr)
+        sys.exit(int(ExitCode.INCOMPLETE))
+    except Exception as exc:
+        print(f"auditor: internal error: {type(exc).__name__}: {safe_text(str(exc))} (please report this)",
+              file=sys.stderr)
+        sys.exit(int(ExitCode.INCOMPLETE))

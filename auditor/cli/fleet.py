@@ -1,0 +1,110 @@
+"""`auditor fleet TENANTS.csv --out DIR`: scan many tenants at once (issue 5, contract).
+
+Kept light at import time (the CLI imports it for `auditor --help`): the collector, the renderers and
+their libraries are imported when the command runs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from auditor.cli import options as opt
+from auditor.collect.options import AuthMode, Cloud, LiveOptions
+from auditor.evaluate.rulepack import Severity
+
+if TYPE_CHECKING:
+    from auditor.fleet.runner import TenantOutcome
+
+def fleet(
+    tenants: Annotated[
+        Path, typer.Argument(help="CSV with a header row: name, tenant_id, auth, client_id, certificate, cloud, "
+                             "graph_url, app_id, token_env (each row: a tenant_id or a graph_url). Empty cells "
+                             "take the command-line value; a row's certificate is relative to the file.",
+                             metavar="TENANTS.csv", show_default=False)
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for fleet.json, fleet.html, fleet.xlsx and one "
+                                      "folder of reports per tenant.", show_default=False)],
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Tenants scanned at once.")] = 8,
+    formats: opt.Formats = opt.DEFAULT_FORMATS,
+    fail_on: opt.FailOn = Severity.HIGH,
+    rules: opt.Rules = None,
+    app_id: opt.AppId = None,
+    report_title: opt.ReportTitle = opt.DEFAULT_TITLE,
+    prepared_by: opt.PreparedBy = None,
+    history: opt.History = None,
+    exceptions: opt.Exceptions = None,
+    auth: opt.Auth = AuthMode.DEFAULT,
+    client_id: opt.ClientId = None,
+    certificate: opt.Certificate = None,
+    cloud: opt.CloudName = Cloud.GLOBAL,
+    graph_url: opt.GraphUrl = None,
+    timeout: opt.Timeout = opt.DEFAULT_TIMEOUT,
+    deadline: opt.Deadline = opt.DEFAULT_DEADLINE,
+    quiet: opt.Quiet = False,
+) -> None:
+    """Scan every tenant of TENANTS.csv, several at once, each with its own sign-in, and write each tenant's
+    reports to DIR/<name or tenant_id>/ as 'auditor scan' would, plus fleet.json, fleet.html (worst first)
+    and fleet.xlsx.
+
+    Exit code: the most severe over all tenants (2 > 4 > 3 > 1 > 0, as for scan); 2 and nothing written
+    when the tenants file is unreadable or invalid. A tenant that fails is reported; the others go on.
+
+    Example:
+
+      auditor fleet tenants.csv --out fleet/ --auth certificate --client-id APP --certificate auditor.pem
+    """
+    from auditor.collect.clouds import resolve_endpoints
+    from auditor.evaluate.acceptance import load_acceptances
+    from auditor.evaluate.engine import load_rule_pack
+    from auditor.fleet.progress import FleetProgress
+    from auditor.fleet.runner import FleetJob, run_fleet
+    from auditor.fleet.tenants_file import load_tenants
+    from auditor.model.errors import worst_exit
+    from auditor.report.reporting import Branding, parse_formats
+
+    chosen = parse_formats(formats)
+    app_id = opt.check_app_id(app_id)
+    defaults = LiveOptions(client_id=client_id, auth=auth, certificate=certificate, cloud=cloud,
+                           graph_url=graph_url, quiet=True, timeout=timeout, deadline=deadline)
+    resolve_endpoints(defaults)  # a bad --graph-url is the command line's error, not every row's
+    pack = load_rule_pack(rules)
+    rows = load_tenants(tenants, defaults, app_id)
+    acceptances = load_acceptances(exceptions, pack) if exceptions else []
+    with opt.open_history(history) as store, FleetProgress(len(rows), quiet) as progress:
+        job = FleetJob(pack, chosen, fail_on, out, Branding(report_title, prepared_by), acceptances, store)
+        outcomes = run_fleet(rows, job, concurrency, progress.tenant_done)
+    _write_fleet_files(out, outcomes)
+    if not quiet:
+        _print_summary(outcomes, out)
+    raise typer.Exit(int(worst_exit(outcome.exit_code for outcome in outcomes)))
+
+
+def _write_fleet_files(out: Path, outcomes: list[TenantOutcome]) -> None:
+    from auditor.fleet.pages_html import render_fleet_html
+    from auditor.fleet.pages_xlsx import render_fleet_xlsx
+    from auditor.fleet.summary import fleet_summary
+    from auditor.model.output import write_all
+
+    files = {
+        "fleet.json": fleet_summary(outcomes).to_json().encode(),
+        "fleet.html": render_fleet_html(outcomes).encode(),
+        "fleet.xlsx": render_fleet_xlsx(outcomes),
+    }
+    write_all(out, files)  # beside the tenant folders, which have their own manifests
+
+
+def _print_summary(outcomes: list[TenantOutcome], out: Path) -> None:
+    from auditor.fleet.pages_html import EXIT_LABELS
+    from auditor.model.errors import EXIT_PRECEDENCE
+
+    codes = Counter(outcome.exit_code for outcome in outcomes)
+    counts = ", ".join(f"{codes[code]} {EXIT_LABELS[code][0].lower()}" for code in reversed(EXIT_PRECEDENCE)
+                       if codes[code])
+    typer.echo(f"Fleet of {len(outcomes)} tenants: {counts}. Overview in {out}/fleet.html", err=True)
+    for outcome in outcomes:
+        if outcome.error:  # folder names are reduced to safe characters; errors are one printable line
+            typer.echo(f"  {outcome.tenant.folder}: exit {int(outcome.exit_code)}: {outcome.error}", err=True)

@@ -1,0 +1,58 @@
+"""fleet.xlsx: one row per tenant, worst first, styled and filterable like the tenant workbooks.
+
+Cells are made by the tenant workbook's `cell`: tenant names and errors are stored as text, never as
+a formula, whatever they start with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from io import BytesIO
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from auditor.fleet.pages_html import LINK_ORDER
+from auditor.fleet.runner import TenantOutcome
+from auditor.fleet.summary import worst_first
+from auditor.report.render.sheets import BOLD, PLAIN, WRAP, Style, cell, table_sheet
+
+COLUMNS = (
+    ("Name", 28), ("Tenant ID", 38), ("Tenant", 28), ("Verdict", 24), ("Score", 8), ("Pass", 7), ("Fail", 7),
+    ("Error", 7), ("N/A", 7), ("Exit code", 10), ("Problem", 60), ("Report", 36),
+)
+# Fills of the tenant workbook's status tones: exit 0 like a pass, 1 like a fail, 2, 3 and 4 like an error.
+EXIT_TONES = {0: "pass", 1: "fail", 2: "error", 3: "error", 4: "error"}
+VERDICT_TONES = {"ready": "pass", "blocked": "fail", "unknown": "error"}
+
+
+def _row(ws: WriteOnlyWorksheet, outcome: TenantOutcome) -> list[Any]:
+    tenant, result = outcome.tenant, outcome.result
+    summary = result.summary if result else None
+    verdict = result.verdict.value if result else "no verdict"
+    linked = next((f"{tenant.folder}/{name}" for name in LINK_ORDER if name in outcome.files), "")
+    code = int(outcome.exit_code)
+    return [
+        cell(ws, tenant.name or "", BOLD),
+        cell(ws, tenant.tenant_id or (result.tenant.id if result else ""), PLAIN),
+        cell(ws, result.tenant.display_name if result else "", WRAP),
+        cell(ws, verdict, Style(tone=VERDICT_TONES.get(verdict), bold=True)),
+        cell(ws, summary.score, Style(number_format="0.0")) if summary else None,
+        *((summary.passed, summary.fail, summary.error, summary.not_applicable) if summary else (None,) * 4),
+        cell(ws, code, Style(tone=EXIT_TONES[code], bold=True)),
+        cell(ws, outcome.error or "", WRAP),
+        cell(ws, linked, PLAIN),
+    ]
+
+
+def render_fleet_xlsx(outcomes: Sequence[TenantOutcome]) -> bytes:
+    wb = Workbook(write_only=True)
+
+    def rows(ws: WriteOnlyWorksheet) -> Iterable[list[Any]]:
+        return (_row(ws, outcome) for outcome in worst_first(outcomes))
+
+    table_sheet(wb, "Fleet", COLUMNS, rows, len(outcomes))
+    buffer = BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

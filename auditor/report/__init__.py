@@ -1,0 +1,1 @@
+"""Report building (tables, the report model) and the renderers (HTML, Excel, JSON, JUnit)."""
