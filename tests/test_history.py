@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select, update
 
-from auditor.history import open_history
 from auditor.history.location import locate
 from auditor.history.schema import SCHEMA_VERSION, schema_info
+from auditor.history.store import open_history
 from tests.conftest import Run
 from tests.factory import TENANT_ID, Tenant
 

@@ -22,8 +22,8 @@ from sqlalchemy.exc import OperationalError
 import auditor.history.store
 import auditor.model.output
 from auditor.cli.app import main
-from auditor.history import open_history
 from auditor.history.location import locate
+from auditor.history.store import open_history
 from auditor.model.resources import DEMO_SNAPSHOT
 from tests.conftest import Run
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.history import open_history
+from auditor.history.store import open_history
 from tests.conftest import Run
 from tests.fakegraph import scenarios
 from tests.fakegraph.fixtures import cli_args

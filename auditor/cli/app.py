@@ -255,7 +255,7 @@ def show_history(
     from rich.table import Table
     from rich.text import Text
 
-    from auditor.history import open_history
+    from auditor.history.store import open_history
 
     with open_history(_require_history(history), create=False) as store:
         runs = store.summaries(tenant)
@@ -353,8 +353,8 @@ def _drift_of_files(old: Path | None, new: Path | None, tenant: str | None) -> D
 
 def _drift_in_history(history: str | None, tenant: str | None) -> Drift | None:
     """The drift between the tenant's last two stored runs; None (and a note) when there is only one."""
-    from auditor.history import open_history
     from auditor.history.drift import diff
+    from auditor.history.store import open_history
 
     if not tenant:
         raise InputError("diff: give two result.json files (OLD NEW), or --history URL --tenant ID")

@@ -15,7 +15,7 @@ from auditor.evaluate.rulepack import Severity
 from auditor.model.errors import InputError
 
 if TYPE_CHECKING:
-    from auditor.history import HistoryStore
+    from auditor.history.store import HistoryStore
 
 LIVE = "Live collection"
 Choice = TypeVar("Choice", bound=Enum)
@@ -147,6 +147,6 @@ def open_history(url: str | None) -> AbstractContextManager[HistoryStore | None]
     written; or nothing, without the option."""
     if not url:
         return nullcontext()
-    from auditor.history import open_history as open_store
+    from auditor.history.store import open_history as open_store
 
     return open_store(url, create=True)

@@ -26,7 +26,7 @@ from auditor.report.report_model import ReportContext
 from auditor.report.reporting import Branding, ReportFormat, build_report, render, run_exit_code
 
 if TYPE_CHECKING:
-    from auditor.history import HistoryStore
+    from auditor.history.store import HistoryStore
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,7 @@
-"""History of scans (`--history URL`): every run stored through SQLAlchemy, in SQLite or PostgreSQL.
+"""History of scans (`--history URL`): every run stored through SQLAlchemy, in SQLite or PostgreSQL, and
+drift between runs (`drift.py`).
 
 A plain path is an SQLite file (the embedded default); a `postgresql://` URL lets a team share one
-history. Only the commands that use the history import this package (SQLAlchemy is slow to import).
+history. Nothing is imported here: SQLAlchemy is slow to import, and only the commands that use the
+history import `store` and `location`.
 """
-
-from auditor.history.location import HistoryError
-from auditor.history.store import HistoryStore, RunSummary, open_history
-
-__all__ = ["HistoryError", "HistoryStore", "RunSummary", "open_history"]
