@@ -202,7 +202,7 @@ class TenantCollector:
             if kind is Kind.USER:
                 self._users[key] = None
                 if key in self._principals:
-                    return [req.group(key), req.group_members(key), req.group_eligibilities(key)]
+                    return _group_requests(key)
             elif kind is Kind.GROUP:
                 self._groups[key] = None
             return []
@@ -317,7 +317,7 @@ class TenantCollector:
 
     def _principal_requests(self, principal: str, odata_type: str, reviewer_role: bool) -> list[GraphRequest]:
         if odata_type == "#microsoft.graph.group":
-            return [req.group(principal), req.group_members(principal), req.group_eligibilities(principal)]
+            return _group_requests(principal)
         if odata_type == "#microsoft.graph.user":
             return [req.user(principal)] if reviewer_role else []
         if odata_type:
@@ -325,7 +325,7 @@ class TenantCollector:
         self._principals.add(principal)  # not expanded: a user, else a group
         known_not_user = principal in self._users and self._users[principal] is None
         if known_not_user:
-            return [req.group(principal), req.group_members(principal), req.group_eligibilities(principal)]
+            return _group_requests(principal)
         return [req.user(principal)]
 
     def _absorb_consent_requests(self, requests: list[Any]) -> list[GraphRequest]:
@@ -392,3 +392,7 @@ class TenantCollector:
                 sources[name] = Source(status=SourceStatus.OK, data=data[name], note=self._notes.get(name))
         return sources
 
+
+def _group_requests(group_id: str) -> list[GraphRequest]:
+    """A role-holding group: the group, its members, and who may join it through PIM (request 19)."""
+    return [req.group(group_id), req.group_members(group_id), req.group_eligibilities(group_id)]

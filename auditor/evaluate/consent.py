@@ -27,6 +27,7 @@ class PolicyAnswer:
     reason: str
     missing: SourceUnavailable | None = None  # the unreadable source behind an unknown answer
     certified_visible: bool = True
+    each: tuple[Tri, ...] = ()  # per required scope (policies that only together admit all of them)
 
 
 class ConsentFacts:
@@ -122,44 +123,35 @@ class ConsentFacts:
         return self._answers[key]
 
     def _answer(self, policy_id: str) -> PolicyAnswer:
+        unknown, refused = (None,) * len(self.scopes), (False,) * len(self.scopes)
         try:
             policies = self.facts.read("permission_grant_policies")
         except SourceUnavailable as missing:
             return PolicyAnswer(policy_id, None, f"policy '{policy_id}' could not be read ({missing.describe()})",
-                                missing)
+                                missing, each=unknown)
         if policy_id.lower() not in policies:
             return PolicyAnswer(policy_id, None, f"policy '{policy_id}' was not collected (an id other than letters, "
-                                "digits, '.', '_' and '-' is never sent to Graph)")
+                                "digits, '.', '_' and '-' is never sent to Graph)", each=unknown)
         policy = policies[policy_id.lower()]
         if policy is None:
-            return PolicyAnswer(policy_id, False, f"policy '{policy_id}' does not exist in the tenant")
+            return PolicyAnswer(policy_id, False, f"policy '{policy_id}' does not exist in the tenant", each=refused)
         certified_visible = text(policy, "apiVersion") == "beta"
         try:
-            result = admits_all(policy, self.scopes, self.client)
+            each = tuple(admits_all(policy, [scope], self.client) for scope in self.scopes)
         except MalformedPolicy as problem:
-            return PolicyAnswer(policy_id, None, f"policy '{policy_id}' is malformed: {problem}")
+            return PolicyAnswer(policy_id, None, f"policy '{policy_id}' is malformed: {problem}", each=unknown)
+        result = all_of(each)
         scopes = " ".join(self.facts.params.required_graph_scopes)
         if result is True:
             reason = f"policy '{policy_id}' admits {scopes} for HD Meeting"
         elif result is False:
-            refused = [scope.value for scope, ok in zip(self.scopes, self.admits_each(policy_id), strict=True)
-                       if ok is False]
-            reason = f"policy '{policy_id}' does not admit {' '.join(refused)} for HD Meeting"
+            not_admitted = [scope.value for scope, ok in zip(self.scopes, each, strict=True) if ok is False]
+            reason = f"policy '{policy_id}' does not admit {' '.join(not_admitted)} for HD Meeting"
         else:
             unread = f" ({self.scopes_missing.describe()})" if self.scopes_missing else ""
             reason = f"whether policy '{policy_id}' admits {scopes} depends on facts that could not be read{unread}"
-            return PolicyAnswer(policy_id, None, reason, self.scopes_missing, certified_visible)
-        return PolicyAnswer(policy_id, result, reason, None, certified_visible)
-
-    def admits_each(self, policy_id: str) -> list[Tri]:
-        """Per required scope, whether the policy admits it (for policies that only together admit all)."""
-        policy = (self.facts.read("permission_grant_policies") or {}).get(policy_id.lower())
-        if policy is None:
-            return [False for _ in self.scopes]
-        try:
-            return [admits_all(policy, [scope], self.client) for scope in self.scopes]
-        except MalformedPolicy:
-            return [None for _ in self.scopes]
+            return PolicyAnswer(policy_id, None, reason, self.scopes_missing, certified_visible, each)
+        return PolicyAnswer(policy_id, result, reason, None, certified_visible, each)
 
 
 def undecided_policies(facts: TenantFacts, policy_ids: list[str]) -> list[str]:

@@ -31,12 +31,3 @@ def any_of(values: Iterable[Tri]) -> Tri:
             return True
         unknown = unknown or value is None
     return None if unknown else False
-
-
-def negate(value: Tri) -> Tri:
-    return None if value is None else not value
-
-
-def state_of(value: Tri) -> str:
-    """A path's state word for a three-valued condition: open, closed or unknown."""
-    return "unknown" if value is None else "open" if value else "closed"

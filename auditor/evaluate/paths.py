@@ -118,7 +118,7 @@ def _policies(facts: TenantFacts, consent: ConsentFacts) -> Condition:
         return all_of([True, consentable]), reason if consentable else f"{reason} {_unknown_scopes(consent)}"
     if admitted is None:
         return None, " ".join(f"{answer.reason}." for answer in answers if answer.admits is None)
-    together = all_of(any_of(each) for each in zip(*(consent.admits_each(p) for p in policy_ids), strict=True))
+    together = all_of(any_of(each) for each in zip(*(answer.each for answer in answers), strict=True))
     if len(policy_ids) > 1 and together is not False:
         what = "do" if together else "may (it depends on facts that could not be read)"
         return None, (f"No single user consent policy admits all of {scopes}, but {', '.join(policy_ids)} together "
@@ -166,9 +166,3 @@ def decide_verdict(statuses: Mapping[str, Status], paths: ConsentPaths) -> Verdi
     if any(path.state is PathState.UNKNOWN for _, path in paths.items()):
         return Verdict.UNKNOWN
     return Verdict.BLOCKED
-
-
-def path_label(name: str) -> str:
-    return {"granted": "Consent already granted", "user_consent": "User consent",
-            "admin_consent_workflow": "Admin consent workflow"}[name]
-
