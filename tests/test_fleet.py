@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from io import StringIO
@@ -23,13 +22,13 @@ from openpyxl import load_workbook
 from rich.console import Console
 
 from auditor.collect.options import LiveOptions
-from auditor.fleet import runner
+from auditor.fleet.outcome import TenantOutcome
 from auditor.fleet.progress import FleetProgress
 from auditor.fleet.tenants_file import TenantRow, folder_name
 from auditor.model.errors import ExitCode, worst_exit
 from tests.conftest import Run
 from tests.fakegraph import scenarios
-from tests.fakegraph.server import FakeGraph, unused_local_url
+from tests.fakegraph.server import FakeGraph, Meeting, unused_local_url
 from tests.fakegraph.tenant import HDM_APP_ID
 
 Cli = Callable[..., Run]
@@ -214,28 +213,6 @@ def test_worst_exit_follows_design_precedence(codes: list[int], worst: int) -> N
 # --- isolation (issue 7 point 6) -----------------------------------------------------------------------
 
 
-def meet_before_collecting(monkeypatch: pytest.MonkeyPatch, parties: int) -> dict[str, int]:
-    """Make `parties` tenants wait for each other before they collect, so they really overlap; count the peak."""
-    barrier = threading.Barrier(parties, timeout=20)
-    lock = threading.Lock()
-    seen = {"active": 0, "peak": 0}
-    collect = runner.collect_for_pack
-
-    def overlapping(*args: Any, **kwargs: Any) -> Any:
-        with lock:
-            seen["active"] += 1
-            seen["peak"] = max(seen["peak"], seen["active"])
-        try:
-            barrier.wait()
-            return collect(*args, **kwargs)
-        finally:
-            with lock:
-                seen["active"] -= 1
-
-    monkeypatch.setattr(runner, "collect_for_pack", overlapping)
-    return seen
-
-
 def test_each_tenant_graph_sees_only_its_own_token(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -247,10 +224,12 @@ def test_each_tenant_graph_sees_only_its_own_token(
         rows.append(token_row(f"tenant-{number}", server, f"AUDITOR_TOKEN_TENANT_{number}"))
     monkeypatch.setenv("AUDITOR_ACCESS_TOKEN", servers[-1].token)
     rows.append({"name": "default-token", "graph_url": servers[-1].base_url, "auth": "token"})
-    meet_before_collecting(monkeypatch, parties=len(servers))
+    meeting = Meeting(servers, parties=len(servers))  # every tenant in flight at once, across the workers
     tenants = write_tenants(tmp_path / "t.csv", rows)
-    run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--app-id", HDM_APP_ID, "--quiet")
+    run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--app-id", HDM_APP_ID, "--quiet",
+              "--workers", "2")
     assert run.code == ExitCode.FINDINGS, run.stderr
+    assert meeting.peak == len(servers)
     tokens = {server.token for server in servers}
     for server in servers:
         sent = {request.authorization for request in server.requests}
@@ -259,16 +238,20 @@ def test_each_tenant_graph_sees_only_its_own_token(
         assert not any(other in (header or "") for header in sent for other in tokens - {server.token})
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_concurrency_is_bounded(
-    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
-    server = fake_graph(scenarios.fully_consented())
-    seen = meet_before_collecting(monkeypatch, parties=2)
-    tenants = write_tenants(tmp_path / "t.csv", [{"name": f"t{n}", "graph_url": server.base_url} for n in range(6)])
+    token = "fake-shared-token"
+    monkeypatch.setenv("AUDITOR_ACCESS_TOKEN", token)
+    servers = [fake_graph(scenarios.fully_consented(), token=token) for _ in range(6)]
+    meeting = Meeting(servers, parties=2)  # tenants meet in pairs: two really ran at once
+    tenants = write_tenants(tmp_path / "t.csv", [{"name": f"t{n}", "graph_url": server.base_url}
+                                                 for n, server in enumerate(servers)])
     run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--auth", "token", "--concurrency", "2",
-              "--quiet", "--format", "json")
+              "--quiet", "--format", "json", "--workers", str(workers))
     assert run.code == ExitCode.FINDINGS, run.stderr
-    assert seen["peak"] == 2
+    assert meeting.peak == 2
 
 
 def test_twenty_tenants_in_one_fleet(cli: Cli, fake_graph: StartGraph, tmp_path: Path,
@@ -402,8 +385,8 @@ def test_progress_bar_counts_done_failed_and_remaining() -> None:
     console = Console(file=StringIO(), force_terminal=True, width=120)
     tenant = TenantRow(2, "a", None, "a", LiveOptions(), None)
     with FleetProgress(3, quiet=False, console=console) as progress:
-        progress.tenant_done(runner.TenantOutcome(tenant, ExitCode.FINDINGS))
-        progress.tenant_done(runner.TenantOutcome(tenant, ExitCode.INCOMPLETE, error="down"))
+        progress.tenant_done(TenantOutcome(tenant, ExitCode.FINDINGS))
+        progress.tenant_done(TenantOutcome(tenant, ExitCode.INCOMPLETE, error="down"))
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", console.file.getvalue())
     assert "1 done · 1 failed · 1 remaining" in text
 
@@ -412,7 +395,7 @@ def test_progress_is_silent_when_quiet_or_not_a_terminal() -> None:
     for console, quiet in ((Console(file=StringIO(), force_terminal=True), True),
                            (Console(file=StringIO(), force_terminal=False), False)):
         with FleetProgress(1, quiet=quiet, console=console) as progress:
-            progress.tenant_done(runner.TenantOutcome(TenantRow(2, "a", None, "a", LiveOptions(), None),
+            progress.tenant_done(TenantOutcome(TenantRow(2, "a", None, "a", LiveOptions(), None),
                                                       ExitCode.OK))
         assert console.file.getvalue() == ""
 

@@ -17,7 +17,7 @@ from auditor.collect.options import AuthMode, Cloud, LiveOptions
 from auditor.evaluate.rulepack import Severity
 
 if TYPE_CHECKING:
-    from auditor.fleet.runner import TenantOutcome
+    from auditor.fleet.outcome import TenantOutcome
 
 def fleet(
     tenants: Annotated[
@@ -28,7 +28,11 @@ def fleet(
     ],
     out: Annotated[Path, typer.Option("--out", help="Folder for fleet.json, fleet.html, fleet.xlsx and one "
                                       "folder of reports per tenant.", show_default=False)],
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Tenants scanned at once.")] = 8,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Tenants scanned at once, "
+                                              "over all workers.")] = 8,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, max=256, help="Worker processes, each "
+                                                "running its share of the tenants on one event loop. "
+                                                "[default: the cores available]", show_default=False)] = None,
     formats: opt.Formats = opt.DEFAULT_FORMATS,
     fail_on: opt.FailOn = Severity.HIGH,
     rules: opt.Rules = None,
@@ -61,7 +65,8 @@ def fleet(
     from auditor.evaluate.acceptance import load_acceptances
     from auditor.evaluate.engine import load_rule_pack
     from auditor.fleet.progress import FleetProgress
-    from auditor.fleet.runner import FleetJob, run_fleet
+    from auditor.fleet.runner import available_cores, fleet_runner
+    from auditor.fleet.scan import FleetJob
     from auditor.fleet.tenants_file import load_tenants
     from auditor.model.errors import worst_exit
     from auditor.report.reporting import Branding, parse_formats
@@ -74,9 +79,11 @@ def fleet(
     pack = load_rule_pack(rules)
     rows = load_tenants(tenants, defaults, app_id)
     acceptances = load_acceptances(exceptions, pack) if exceptions else []
-    with opt.open_history(history) as store, FleetProgress(len(rows), quiet) as progress:
-        job = FleetJob(pack, chosen, fail_on, out, Branding(report_title, prepared_by), acceptances, store)
-        outcomes = run_fleet(rows, job, concurrency, progress.tenant_done)
+    job = FleetJob(pack, chosen, fail_on, out, Branding(report_title, prepared_by), acceptances, history)
+    with (opt.open_history(history) as store,
+          fleet_runner(rows, job, concurrency, workers or available_cores(), store) as run,
+          FleetProgress(len(rows), quiet) as progress):  # workers start before the progress bar's thread
+        outcomes = run(progress.tenant_done)
     _write_fleet_files(out, outcomes)
     if not quiet:
         _print_summary(outcomes, out)

@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from auditor.collect.auth import build_credential
-    from auditor.collect.live import DEFAULT_CONSENT_CAPABLE_ROLE_IDS, collect_for_pack, collect_snapshot
+    from auditor.collect.live import (
+        DEFAULT_CONSENT_CAPABLE_ROLE_IDS,
+        collect_for_pack,
+        collect_for_pack_async,
+        collect_snapshot,
+    )
     from auditor.collect.retry import RetryPolicy
 
 __all__ = [
@@ -20,6 +25,7 @@ __all__ = [
     "RetryPolicy",
     "build_credential",
     "collect_for_pack",
+    "collect_for_pack_async",
     "collect_snapshot",
 ]
 
@@ -28,6 +34,7 @@ _HOMES = {
     "RetryPolicy": "auditor.collect.retry",
     "build_credential": "auditor.collect.auth",
     "collect_for_pack": "auditor.collect.live",
+    "collect_for_pack_async": "auditor.collect.live",
     "collect_snapshot": "auditor.collect.live",
 }
 

@@ -8,6 +8,7 @@ prints or stores a secret or a token.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -130,6 +131,31 @@ def _certificate_credential(options: LiveOptions, authority: str) -> TokenCreden
             f"--certificate {path}: cannot load it as a PEM or PFX certificate with its private key "
             f"(is {CERTIFICATE_PASSWORD_ENV} right?): {exc}"
         ) from None
+
+
+class OffLoopCredential:
+    """A blocking azure-identity credential made awaitable for an event loop that several tenants share.
+
+    Signing in (certificate, secret, device code, ...) calls the authority over the network; run on
+    the loop, one tenant's sign-in would stall every other tenant of the fleet worker. Its token
+    requests run in a thread of their own instead; the credential, its token cache and its tokens
+    stay this tenant's. kiota's access token provider awaits what `get_token` returns.
+    """
+
+    def __init__(self, credential: TokenCredential) -> None:
+        self._credential = credential
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return await asyncio.to_thread(self._credential.get_token, *scopes, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"OffLoopCredential({self._credential!r})"
+
+
+def for_event_loop(credential: TokenCredential) -> TokenCredential | OffLoopCredential:
+    """`credential` as the Graph client should call it on a shared loop: a token from the environment
+    needs no network, so it is used as is (no thread per request)."""
+    return credential if isinstance(credential, StaticTokenCredential) else OffLoopCredential(credential)
 
 
 def build_credential(options: LiveOptions, endpoints: Endpoints | None = None) -> TokenCredential:

@@ -43,6 +43,7 @@ from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph_core import GraphClientFactory
 from msgraph_core.middleware import GraphTelemetryHandler
 
+from auditor.collect.auth import OffLoopCredential
 from auditor.collect.clouds import Endpoints
 from auditor.collect.retry import BudgetedRetryHandler, RetryReporter, WaitBudget
 from auditor.model.errors import REDACTED, CollectionError, redact
@@ -100,7 +101,7 @@ class GraphClient:
 
     def __init__(
         self,
-        credential: TokenCredential,
+        credential: TokenCredential | OffLoopCredential,
         endpoints: Endpoints,
         *,
         scopes: list[str],

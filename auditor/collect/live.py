@@ -16,7 +16,13 @@ from datetime import datetime, timezone
 from azure.core.credentials import TokenCredential
 
 from auditor import __version__
-from auditor.collect.auth import build_credential, token_request_options, token_scopes
+from auditor.collect.auth import (
+    OffLoopCredential,
+    build_credential,
+    for_event_loop,
+    token_request_options,
+    token_scopes,
+)
 from auditor.collect.batch import BatchRunner, Deadline
 from auditor.collect.clouds import Endpoints, resolve_endpoints
 from auditor.collect.collector import TenantCollector, Undecided
@@ -60,19 +66,33 @@ def collect_snapshot(
     progress: CollectionProgress | None = None,
     params: Parameters | None = None,
 ) -> Snapshot:
-    """Read the tenant for `target` (the rule pack's app and legacy app ids) into a snapshot. With the
-    pack's `params`, only the permission grant policies that could admit HD Meeting's scopes are read
-    again from /beta; without, every policy read is."""
+    """Read the tenant for `target` (the rule pack's app and legacy app ids) into a snapshot, on an event
+    loop of its own. With the pack's `params`, only the permission grant policies that could admit HD
+    Meeting's scopes are read again from /beta; without, every policy read is."""
+    return asyncio.run(collect_snapshot_async(options, target, consent_capable_role_ids, retry_policy=retry_policy,
+                                              progress=progress, params=params))
+
+
+async def collect_snapshot_async(
+    options: LiveOptions,
+    target: CollectionTarget,
+    consent_capable_role_ids: Sequence[str] = DEFAULT_CONSENT_CAPABLE_ROLE_IDS,
+    *,
+    retry_policy: RetryPolicy | None = None,
+    progress: CollectionProgress | None = None,
+    params: Parameters | None = None,
+) -> Snapshot:
+    """`collect_snapshot` on the running event loop, which other tenants may share: this tenant has its
+    own credential (signing in off the loop), Graph client and connections."""
     _check_ids(target, consent_capable_role_ids)
     target = target.model_copy(update={"consent_role_ids": [role_id.lower() for role_id in consent_capable_role_ids]})
     endpoints = resolve_endpoints(options)
     credential = build_credential(options, endpoints)
     progress = progress or make_progress(options.quiet)
     try:
-        return _identified(asyncio.run(
-            _collect(options, endpoints, credential, target, consent_capable_role_ids, retry_policy, progress,
-                     params)
-        ), options.tenant_id)
+        snapshot = await _collect(options, endpoints, for_event_loop(credential), target, consent_capable_role_ids,
+                                  retry_policy, progress, params)
+        return _identified(snapshot, options.tenant_id)
     finally:
         progress.close()
         close = getattr(credential, "close", None)
@@ -92,6 +112,13 @@ def collect_for_pack(
 ) -> Snapshot:
     """Collect what `pack` evaluates: its app (by `app_id`, the pack's app ids, or its name), the legacy
     app ids and the holders of its consent-capable roles."""
+    return asyncio.run(collect_for_pack_async(options, pack, app_id, progress=progress))
+
+
+async def collect_for_pack_async(
+    options: LiveOptions, pack: RulePack, app_id: str | None = None, *, progress: CollectionProgress | None = None
+) -> Snapshot:
+    """`collect_for_pack` on the running event loop (a fleet worker's, shared by its tenants)."""
     params = pack.parameters
     target = CollectionTarget(
         app_id=app_id or next(iter(params.app_ids), None),
@@ -99,7 +126,7 @@ def collect_for_pack(
         legacy_app_ids=list(params.legacy_app_ids),
     )
     roles = [role.id for role in params.consent_capable_roles]
-    return collect_snapshot(options, target, roles, progress=progress, params=params)
+    return await collect_snapshot_async(options, target, roles, progress=progress, params=params)
 
 
 def _undecided(endpoints: Endpoints, target: CollectionTarget, params: Parameters) -> Undecided:
@@ -115,7 +142,7 @@ def _undecided(endpoints: Endpoints, target: CollectionTarget, params: Parameter
 
 
 def _client(
-    options: LiveOptions, endpoints: Endpoints, credential: TokenCredential, budget: WaitBudget,
+    options: LiveOptions, endpoints: Endpoints, credential: TokenCredential | OffLoopCredential, budget: WaitBudget,
     progress: CollectionProgress,
 ) -> GraphClient:
     return GraphClient(
@@ -132,7 +159,7 @@ def _client(
 async def _collect(
     options: LiveOptions,
     endpoints: Endpoints,
-    credential: TokenCredential,
+    credential: TokenCredential | OffLoopCredential,
     target: CollectionTarget,
     consent_capable_role_ids: Sequence[str],
     retry_policy: RetryPolicy | None,

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from auditor import __version__
-from auditor.fleet.runner import TenantOutcome
+from auditor.fleet.outcome import TenantOutcome
 from auditor.fleet.summary import VERDICT_ORDER, worst_first
 from auditor.model.errors import EXIT_PRECEDENCE, ExitCode
 from auditor.model.resources import REPORTS_DIR
@@ -48,18 +48,18 @@ class FleetRow:
 
 
 def _row(outcome: TenantOutcome) -> FleetRow:
-    tenant, result = outcome.tenant, outcome.result
-    display_name = result.tenant.display_name if result else ""
+    tenant, audited = outcome.tenant, outcome.audited
+    display_name = audited.display_name if audited else ""
     label = tenant.name or display_name or tenant.tenant_id or tenant.folder
-    summary = result.summary if result else None
+    summary = audited.summary if audited else None
     linked = next((name for name in LINK_ORDER if name in outcome.files), None)
     exit_label, exit_tone = EXIT_LABELS[outcome.exit_code]
     return FleetRow(
         label=label,
-        tenant_id=tenant.tenant_id or (result.tenant.id if result else ""),
+        tenant_id=outcome.tenant_id or "",
         display_name="" if display_name == label else display_name,
-        verdict=result.verdict.value if result else None,
-        verdict_tone=VERDICTS[result.verdict].tone if result else "none",
+        verdict=audited.verdict.value if audited else None,
+        verdict_tone=VERDICTS[audited.verdict].tone if audited else "none",
         score=summary.score if summary else None,
         counts=(summary.passed, summary.fail, summary.error, summary.not_applicable) if summary else None,
         exit_code=int(outcome.exit_code),
@@ -80,7 +80,7 @@ def _environment() -> Environment:
 def render_fleet_html(outcomes: Sequence[TenantOutcome], generated_at: datetime | None = None) -> str:
     moment = generated_at or datetime.now(timezone.utc)
     exits = Counter(outcome.exit_code for outcome in outcomes)
-    verdicts = Counter(outcome.result.verdict if outcome.result else None for outcome in outcomes)
+    verdicts = Counter(outcome.audited.verdict if outcome.audited else None for outcome in outcomes)
     return _environment().get_template("fleet.html.j2").render(
         rows=[_row(outcome) for outcome in worst_first(outcomes)],
         total=len(outcomes),

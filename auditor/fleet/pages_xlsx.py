@@ -13,8 +13,8 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from auditor.fleet.outcome import TenantOutcome
 from auditor.fleet.pages_html import LINK_ORDER
-from auditor.fleet.runner import TenantOutcome
 from auditor.fleet.summary import worst_first
 from auditor.report.render.sheets import BOLD, PLAIN, WRAP, Style, cell, table_sheet
 
@@ -28,15 +28,15 @@ VERDICT_TONES = {"ready": "pass", "blocked": "fail", "unknown": "error"}
 
 
 def _row(ws: WriteOnlyWorksheet, outcome: TenantOutcome) -> list[Any]:
-    tenant, result = outcome.tenant, outcome.result
-    summary = result.summary if result else None
-    verdict = result.verdict.value if result else "no verdict"
+    tenant, audited = outcome.tenant, outcome.audited
+    summary = audited.summary if audited else None
+    verdict = audited.verdict.value if audited else "no verdict"
     linked = next((f"{tenant.folder}/{name}" for name in LINK_ORDER if name in outcome.files), "")
     code = int(outcome.exit_code)
     return [
         cell(ws, tenant.name or "", BOLD),
-        cell(ws, tenant.tenant_id or (result.tenant.id if result else ""), PLAIN),
-        cell(ws, result.tenant.display_name if result else "", WRAP),
+        cell(ws, outcome.tenant_id or "", PLAIN),
+        cell(ws, audited.display_name if audited else "", WRAP),
         cell(ws, verdict, Style(tone=VERDICT_TONES.get(verdict), bold=True)),
         cell(ws, summary.score, Style(number_format="0.0")) if summary else None,
         *((summary.passed, summary.fail, summary.error, summary.not_applicable) if summary else (None,) * 4),

@@ -10,7 +10,7 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from auditor.fleet.runner import TenantOutcome
+from auditor.fleet.outcome import TenantOutcome
 
 
 class FleetProgress:

@@ -1,116 +1,168 @@
-"""Run a fleet: each tenant collected, evaluated and written exactly as `auditor scan` does, a bounded number at once.
+"""Run a fleet: each worker process runs its share of the tenants on one event loop, a bounded number at once.
 
-Each tenant runs in a worker thread of its own, and `collect_snapshot` builds a new credential, Graph
-client and event loop for every call: no token, token cache or data can cross from one tenant to
-another. Threads rather than one shared event loop, because azure-identity's credentials block
-while they fetch a token, which would stall every other tenant in that loop.
+Collection is mostly waiting for Graph, so one event loop per process overlaps many tenants' waits
+without threads fighting over the interpreter; evaluation and rendering are CPU work, so there is one
+worker process per core. Workers take tenants from a shared queue as they free up (a slow tenant
+holds one slot, not a whole share) and send back each tenant's `TenantOutcome`; the parent keeps
+only those, calls `on_done` as each arrives and returns them in the tenants file's order.
+
+Isolation is per tenant as before: each has its own credential, Graph client and connections
+(`collect_for_pack_async`). Workers are forked on Linux (they inherit the imported modules, the
+rule pack and compiled templates: no start-up per worker) and spawned elsewhere. A worker that dies
+(killed, out of memory) fails the tenants it held, with a one-line error; the others go on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
+import asyncio
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING, Any
 
-from auditor.collect import collect_for_pack
-from auditor.collect.progress import SilentProgress
-from auditor.evaluate.acceptance import Acceptance
-from auditor.evaluate.rulepack import RulePack, Severity
+from auditor.fleet.outcome import TenantOutcome
+from auditor.fleet.scan import FleetJob, scan_tenant
 from auditor.fleet.tenants_file import TenantRow
-from auditor.model.errors import AuditorError, CollectionError, ExitCode, worst_exit
-from auditor.model.output import write_all
-from auditor.model.result import Result, Status
-from auditor.report.report_model import ReportContext
-from auditor.report.reporting import Branding, ReportFormat, build_report, render, run_exit_code
+from auditor.model.errors import CollectionError
 
 if TYPE_CHECKING:
     from auditor.history.store import HistoryStore
 
-
-@dataclass(frozen=True)
-class FleetJob:
-    """What every tenant of the fleet shares: the rule pack, the report formats, the exit threshold, the folder,
-    the branding, the accepted risks and the history."""
-
-    pack: RulePack
-    formats: Sequence[ReportFormat]
-    fail_on: Severity
-    out: Path
-    branding: Branding = field(default_factory=Branding)
-    acceptances: Sequence[Acceptance] = ()
-    history: HistoryStore | None = None
+Item = tuple[int, TenantRow]
+OnDone = Callable[[TenantOutcome], None]
 
 
-@dataclass(frozen=True)
-class TenantOutcome:
-    tenant: TenantRow
-    exit_code: ExitCode
-    result: Result | None = None  # None when the tenant failed before evaluation
-    error: str | None = None  # one line: why it failed or what could not be read
-    files: tuple[str, ...] = ()  # report files written into the tenant's folder
-
-    @property
-    def failed(self) -> bool:
-        """Not fully audited: bad input for this tenant, collection incomplete, or the run not in the history."""
-        return self.exit_code in (ExitCode.USAGE, ExitCode.INCOMPLETE, ExitCode.NOT_RECORDED)
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. a container's cpuset), at least 1."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return max(1, len(affinity(0)) if affinity else os.cpu_count() or 1)
 
 
-def incomplete_note(context: ReportContext) -> str:
-    """One line for a tenant with `error` findings: which rules, and which sources could not be read, and why."""
-    rules = [f.rule_id for f in context.result.findings if f.status is Status.ERROR]
-    unread = [f"{row.source} ({row.error}; needs {row.permission})" for row in context.tables.sources
-              if row.status != "ok"]
-    note = f"{len(rules)} rule(s) could not be evaluated ({', '.join(rules)})"
-    # Graph's error messages are not ours: the error class makes them one printable line.
-    return str(CollectionError(note + (f"; not read: {'; '.join(unread)}" if unread else "")))
+async def _drain(
+    take: Callable[[], Awaitable[Item | None]], job: FleetJob, history: HistoryStore | None, slots: int,
+    emit: Callable[[int, TenantOutcome], None],
+) -> None:
+    """`slots` tenants at once on the running loop, each slot taking the next tenant when it is free."""
+
+    async def slot() -> None:
+        while (item := await take()) is not None:
+            index, tenant = item
+            emit(index, await scan_tenant(tenant, job, history))
+
+    await asyncio.gather(*(slot() for _ in range(slots)))
 
 
-def scan_tenant(tenant: TenantRow, job: FleetJob) -> TenantOutcome:
-    """`auditor scan` for one tenant; its failures become its outcome instead of ending the fleet."""
+def _in_process(tenants: Sequence[TenantRow], job: FleetJob, history: HistoryStore | None, slots: int,
+                emit: Callable[[int, TenantOutcome], None]) -> None:
+    items = iter(enumerate(tenants))
+
+    async def take() -> Item | None:
+        return next(items, None)
+
+    asyncio.run(_drain(take, job, history, slots, emit))
+
+
+def _worker(job: FleetJob, slots: int, tasks: Any, results: Any) -> None:
+    """A worker process: tenants from `tasks` until a None, outcomes to `results` as (index, outcome)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
+    history = None
+    if job.history_url:
+        from auditor.history.store import open_history
+
+        history = open_history(job.history_url, create=False)  # the parent created and checked it
+
+    async def take() -> Item | None:
+        item: Item | None = await asyncio.to_thread(tasks.get)
+        return item
+
     try:
-        snapshot = collect_for_pack(tenant.live, job.pack, tenant.app_id, progress=SilentProgress())
-        previous = job.history.latest(snapshot.tenant.id) if job.history else []
-        context = build_report(snapshot, job.pack, tenant.app_id, job.branding, acceptances=job.acceptances,
-                               previous=previous[-1] if previous else None)
-        files = render(context, job.formats)
-    except AuditorError as exc:
-        return TenantOutcome(tenant, exc.exit_code, error=str(exc))
-    except Exception as exc:  # a bug or an unforeseen fault in one tenant must not end the others
-        error = CollectionError(f"unexpected {type(exc).__name__}: {exc}")
-        return TenantOutcome(tenant, error.exit_code, error=str(error))
-    result = context.result
-    try:
-        write_all(job.out / tenant.folder, files)
-    except AuditorError as exc:
-        return TenantOutcome(tenant, exc.exit_code, result, str(exc))
-    code = run_exit_code(result, job.fail_on)
-    note = incomplete_note(context) if code is ExitCode.INCOMPLETE else None
-    try:
-        if job.history:
-            job.history.record(result)
-    except AuditorError as exc:  # the reports are written: the tenant keeps them, its outcome says why
-        code, note = worst_exit((code, exc.exit_code)), "; ".join(filter(None, (note, str(exc))))
-    return TenantOutcome(tenant, code, result, note, tuple(files))
-
-
-def run_fleet(
-    tenants: Sequence[TenantRow],
-    job: FleetJob,
-    concurrency: int,
-    on_done: Callable[[TenantOutcome], None] = lambda outcome: None,
-) -> list[TenantOutcome]:
-    """Scan every tenant, at most `concurrency` at once; outcomes in the tenants' order, `on_done` as each ends."""
-    outcomes: dict[int, TenantOutcome] = {}
-    pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(tenants))), thread_name_prefix="tenant")
-    try:
-        futures: dict[Future[TenantOutcome], int] = {
-            pool.submit(scan_tenant, tenant, job): index for index, tenant in enumerate(tenants)
-        }
-        for future in as_completed(futures):
-            outcome = outcomes[futures[future]] = future.result()
-            on_done(outcome)
+        asyncio.run(_drain(take, job, history, slots, lambda index, outcome: results.put((index, outcome))))
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)  # on Ctrl-C: start no further tenant
-    return [outcomes[index] for index in range(len(tenants))]
+        if history:
+            history.close()
+
+
+class WorkerPool:
+    """`workers` processes, started before the parent starts any thread (a progress bar, a queue feeder)."""
+
+    def __init__(self, job: FleetJob, workers: int, slots: int) -> None:
+        context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+        self.tasks = context.Queue()
+        self.results = context.Queue()
+        self.processes: list[BaseProcess] = [
+            context.Process(target=_worker, args=(job, slots, self.tasks, self.results), name=f"auditor-worker-{n}",
+                            daemon=True)
+            for n in range(workers)
+        ]
+        self._slots = slots
+        for process in self.processes:
+            process.start()
+
+    def run(self, tenants: Sequence[TenantRow], emit: Callable[[int, TenantOutcome], None]) -> None:
+        for item in enumerate(tenants):
+            self.tasks.put(item)
+        for _ in range(len(self.processes) * self._slots):
+            self.tasks.put(None)
+        missing = set(range(len(tenants)))
+        while missing:
+            try:
+                index, outcome = self.results.get(timeout=1.0)
+            except queue.Empty:
+                if any(process.is_alive() for process in self.processes):
+                    continue
+                try:  # every worker has ended: what they sent is in the pipe already
+                    index, outcome = self.results.get_nowait()
+                except queue.Empty:
+                    break
+            missing.discard(index)
+            emit(index, outcome)
+        codes = sorted({process.exitcode for process in self.processes if process.exitcode})
+        for index in sorted(missing):
+            lost = CollectionError(f"the worker process scanning this tenant ended unexpectedly (exit code {codes})")
+            emit(index, TenantOutcome(tenants[index], lost.exit_code, error=str(lost)))
+
+    def close(self) -> None:
+        for process in self.processes:
+            if process.is_alive():
+                process.terminate()  # Ctrl-C or an error in the parent: start no further tenant
+        for process in self.processes:
+            process.join()
+
+
+@contextmanager
+def fleet_runner(
+    tenants: Sequence[TenantRow], job: FleetJob, concurrency: int, workers: int, history: HistoryStore | None = None,
+) -> Iterator[Callable[[OnDone], list[TenantOutcome]]]:
+    """Start the fleet's workers (at most one per tenant, each with its share of `concurrency`); yields
+    `run(on_done)`, which scans every tenant and returns the outcomes in the tenants' order.
+
+    With one worker the tenants run in this process, on `history`; worker processes open their own
+    store from `job.history_url` (a connection is never shared across processes)."""
+    workers = max(1, min(workers, len(tenants), concurrency))
+    slots = -(-concurrency // workers)
+    pool = WorkerPool(job, workers, slots) if workers > 1 else None
+
+    def run(on_done: OnDone) -> list[TenantOutcome]:
+        outcomes: dict[int, TenantOutcome] = {}
+
+        def emit(index: int, outcome: TenantOutcome) -> None:
+            outcome = outcomes[index] = replace(outcome, tenant=tenants[index])  # the parent's row, not a copy
+            on_done(outcome)
+
+        if pool:
+            pool.run(tenants, emit)
+        else:
+            _in_process(tenants, job, history, slots, emit)
+        return [outcomes[index] for index in range(len(tenants))]
+
+    try:
+        yield run
+    finally:
+        if pool:
+            pool.close()

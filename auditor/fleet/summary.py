@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from auditor.fleet.runner import TenantOutcome
+from auditor.fleet.outcome import TenantOutcome
 from auditor.model.errors import EXIT_PRECEDENCE
 from auditor.model.result import Summary, Verdict
 
@@ -39,11 +39,11 @@ def worst_first(outcomes: Sequence[TenantOutcome]) -> list[TenantOutcome]:
     """By exit code precedence, then verdict, then score (lowest first); ties by folder name."""
 
     def badness(outcome: TenantOutcome) -> tuple[int, int, float, str]:
-        result = outcome.result
+        audited = outcome.audited
         return (
             -EXIT_PRECEDENCE.index(outcome.exit_code),
-            VERDICT_ORDER.index(result.verdict if result else None),
-            result.summary.score if result else -1.0,
+            VERDICT_ORDER.index(audited.verdict if audited else None),
+            audited.summary.score if audited else -1.0,
             outcome.tenant.folder.lower(),
         )
 
@@ -55,9 +55,9 @@ def fleet_summary(outcomes: Sequence[TenantOutcome]) -> FleetSummary:
     return FleetSummary(tenants=[
         FleetTenant(
             name=outcome.tenant.name,
-            tenant_id=outcome.tenant.tenant_id or (outcome.result.tenant.id if outcome.result else None),
-            verdict=outcome.result.verdict if outcome.result else None,
-            summary=outcome.result.summary if outcome.result else None,
+            tenant_id=outcome.tenant_id,
+            verdict=outcome.audited.verdict if outcome.audited else None,
+            summary=outcome.audited.summary if outcome.audited else None,
             exit_code=int(outcome.exit_code),
             error=outcome.error,
         )

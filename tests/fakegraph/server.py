@@ -191,6 +191,7 @@ class FakeGraph:
         self.latency = latency  # seconds every HTTP request waits before it is answered
         self.next_link_base = next_link_base  # a fault: nextLinks pointing elsewhere than base_url
         self.serves_beta = True  # False: /beta answers 404, like a replay or proxy that only knows v1.0
+        self.meeting: Meeting | None = None  # watches overlap with other tenants' graphs
         self.token = token or "fake-" + secrets.token_urlsafe(24)
         self.requests: list[RecordedRequest] = []
         self.http_requests = 0  # top-level HTTP requests (a $batch counts once)
@@ -575,6 +576,35 @@ class FakeGraph:
         return self._list(items, params, f"/identityGovernance/appConsent/appConsentRequests/{id}/userConsentRequests")
 
 
+class Meeting:
+    """Watches several FakeGraphs (one per tenant) from the server's side: how many tenants had a request in
+    flight at once (`peak`), and, with `parties`, each tenant's first request waits until that many
+    tenants have arrived — proof that they really overlapped (a fleet that ran them one by one would
+    time out here instead of passing by luck)."""
+
+    def __init__(self, graphs: Sequence[FakeGraph], parties: int = 0, timeout: float = 20.0) -> None:
+        self.peak = 0
+        self._in_flight: dict[int, int] = {}
+        self._seen: set[int] = set()
+        self._lock = threading.Lock()
+        self._barrier = threading.Barrier(parties, timeout=timeout) if parties else None
+        for graph in graphs:
+            graph.meeting = self
+
+    def arrive(self, graph: FakeGraph) -> None:
+        with self._lock:
+            first = id(graph) not in self._seen
+            self._seen.add(id(graph))
+            self._in_flight[id(graph)] = self._in_flight.get(id(graph), 0) + 1
+            self.peak = max(self.peak, sum(1 for count in self._in_flight.values() if count))
+        if first and self._barrier is not None:
+            self._barrier.wait()
+
+    def leave(self, graph: FakeGraph) -> None:
+        with self._lock:
+            self._in_flight[id(graph)] -= 1
+
+
 class FakeGraphHost:
     """Many FakeGraphs behind one HTTP server and thread: graph number n answers under
     http://127.0.0.1:PORT/n/v1.0 (its `base_url`), with its own token, latency and request log."""
@@ -666,10 +696,12 @@ def _handler_for(route: Route) -> type[BaseHTTPRequestHandler]:
                 graph, target = found
                 with graph._lock:
                     graph.http_requests += 1
-                time.sleep(graph.latency)
-                authorization = self.headers.get("Authorization")
-                graph._trickle.seconds = 0.0
+                if graph.meeting:
+                    graph.meeting.arrive(graph)
                 try:
+                    time.sleep(graph.latency)
+                    authorization = self.headers.get("Authorization")
+                    graph._trickle.seconds = 0.0
                     status, headers, reply = graph.handle(
                         self.command, target, in_batch=False, body=body,
                         authorized=authorization == f"Bearer {graph.token}", authorization=authorization,
@@ -677,6 +709,9 @@ def _handler_for(route: Route) -> type[BaseHTTPRequestHandler]:
                 except ConnectionCut as cut:
                     self._reset(cut.payload)
                     return
+                finally:
+                    if graph.meeting:
+                        graph.meeting.leave(graph)
                 trickle = graph._trickle.seconds
             payload = reply.content if isinstance(reply, Raw) else json.dumps(reply).encode()
             self._head(status, headers, len(payload))
