@@ -240,3 +240,21 @@ def test_the_database_password_is_redacted_from_every_output_and_the_history(
             assert not any(form.encode() in content for form in every_form), file
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT tenant_name FROM auditor_runs").fetchall() == [("Contoso <redacted> Ltd",)]
+
+
+def test_redaction_holds_with_a_token_per_tenant_of_a_large_fleet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fleet remembers every row's token: 5,000 of them (50,000 forms) are all still found, in one pass,
+    and where one secret contains another the whole of the longer one goes."""
+    from auditor.model import errors
+
+    monkeypatch.setattr(errors, "_secrets", frozenset())
+    tokens = [f"tenant-token-{number:05}-{'x' * 20}" for number in range(5000)]
+    for token in tokens:
+        errors.remember_secret(token)
+    errors.remember_secret("short-secret")
+    errors.remember_secret("short-secret-and-more")
+    text = (f"a {tokens[0]} b {quote(tokens[4999], safe='')} c {json.dumps(tokens[2500])} "
+            "d short-secret-and-more e short-secret f")
+
+    assert errors.redact(text) == 'a <redacted> b <redacted> c "<redacted>" d <redacted> e <redacted> f'
+    assert errors.redact("nothing secret here") == "nothing secret here"

@@ -11,6 +11,7 @@ Each rule's finding is decided in this order:
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 
 from auditor import __version__
@@ -20,8 +21,8 @@ from auditor.evaluate.checks.registry import Outcome
 from auditor.evaluate.cloud import localize
 from auditor.evaluate.facts import SourceUnavailable, TenantFacts
 from auditor.evaluate.paths import GRANTED_RULES, WORKFLOW_RULES, consent_paths, decide_verdict
-from auditor.evaluate.remediation_values import fill, known_values
-from auditor.evaluate.rulepack import Rule, RulePack, Severity, read_rule_pack
+from auditor.evaluate.remediation_values import fill, known_values, placeholders
+from auditor.evaluate.rulepack import Remediation, Rule, RulePack, Severity, read_rule_pack
 from auditor.model.errors import ExitCode, InputError, read_input
 from auditor.model.graph_objects import text
 from auditor.model.resources import DEFAULT_RULE_PACK
@@ -75,8 +76,17 @@ def _decide(rule_id: str, facts: TenantFacts, decided: dict[str, Status]) -> Out
         return _unavailable(missing.name, missing.source)
 
 
+@lru_cache(maxsize=1024)
+def _remediation_text(remediation: Remediation, cloud: str) -> str:
+    """A rule's remediation for a cloud, built once: every finding without values of its own shares it."""
+    return localize(remediation.as_text(), cloud)
+
+
 def _finding(rule: Rule, outcome: Outcome, facts: TenantFacts) -> Finding:
-    remediation = localize(rule.remediation.as_text(), facts.snapshot.cloud)
+    remediation = _remediation_text(rule.remediation, facts.snapshot.cloud)
+    names = placeholders(remediation)
+    if names:
+        remediation = fill(remediation, known_values(rule.id, facts, outcome.evidence, names))
     return Finding(
         rule_id=rule.id,
         title=rule.title,
@@ -85,7 +95,7 @@ def _finding(rule: Rule, outcome: Outcome, facts: TenantFacts) -> Finding:
         status=outcome.status,
         message=outcome.message,
         evidence=outcome.evidence,
-        remediation=fill(remediation, known_values(rule.id, facts, outcome.evidence)),
+        remediation=remediation,
         references=list(rule.references),
         frameworks=dict(rule.frameworks),
     )

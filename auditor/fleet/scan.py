@@ -7,6 +7,7 @@ only fight over). What the fleet keeps of it afterwards is a `TenantOutcome`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,11 +67,12 @@ async def scan_tenant(tenant: TenantRow, job: FleetJob, history: HistoryStore | 
     except Exception as exc:  # a bug or an unforeseen fault in one tenant must not end the others
         error = _unexpected(exc)
         return TenantOutcome(tenant, error.exit_code, error=str(error))
-    return report_tenant(tenant, snapshot, job, history)
+    return await _report(tenant, snapshot, job, history)
 
 
-def report_tenant(tenant: TenantRow, snapshot: Snapshot, job: FleetJob, history: HistoryStore | None) -> TenantOutcome:
-    """Evaluate the tenant's snapshot, write its reports as one set, record the run."""
+async def _report(tenant: TenantRow, snapshot: Snapshot, job: FleetJob, history: HistoryStore | None) -> TenantOutcome:
+    """Evaluate the tenant's snapshot, write its reports as one set (in a thread: waiting for the disk to
+    sync them must not stall the other tenants' collection), record the run."""
     try:
         previous = history.latest(snapshot.tenant.id) if history else []
         context = build_report(snapshot, job.pack, tenant.app_id, job.branding, acceptances=job.acceptances,
@@ -84,7 +86,7 @@ def report_tenant(tenant: TenantRow, snapshot: Snapshot, job: FleetJob, history:
     result = context.result
     audited = AuditedTenant.of(result)
     try:
-        write_all(job.out / tenant.folder, files)
+        await asyncio.to_thread(write_all, job.out / tenant.folder, files)
     except AuditorError as exc:
         return TenantOutcome(tenant, exc.exit_code, audited, str(exc))
     code = run_exit_code(result, job.fail_on)

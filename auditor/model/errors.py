@@ -8,7 +8,7 @@ import re
 import threading
 from collections.abc import Iterable
 from enum import IntEnum
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ _CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
 _CONTROL_BUT_LINES = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")  # tab and newline kept
 REDACTED = "<redacted>"
 _MIN_SECRET = 8  # shorter values would redact ordinary words ("token", "secret")
-_secrets: tuple[str, ...] = ()  # every form of every secret, longest first (so that no part of one survives)
+_secrets: frozenset[str] = frozenset()  # every form of every secret the process holds
 _secrets_lock = threading.Lock()
 
 
@@ -28,8 +28,11 @@ def remember_secret(value: str | None) -> None:
     removes it from every error message, log line and output file, whatever library put it there."""
     global _secrets
     if value and len(value) >= _MIN_SECRET:
+        forms = _forms(value)
+        if forms <= _secrets:  # a fleet's rows name secrets already remembered from the environment
+            return
         with _secrets_lock:
-            _secrets = tuple(sorted({*_secrets, *_forms(value)}, key=len, reverse=True))
+            _secrets = _secrets | forms
 
 
 # Environment variables that hold secrets the process may use: sign-in secrets, tokens, the database password.
@@ -62,12 +65,33 @@ def _forms(secret: str) -> set[str]:
     return forms
 
 
+@lru_cache(maxsize=1)
+def _matcher(secrets: frozenset[str]) -> Any:
+    """An Aho-Corasick automaton of the secrets' forms: one pass over a text whatever their number (a fleet
+    remembers a token per tenant: thousands of forms, which one `str.replace` each would make quadratic)."""
+    import ahocorasick
+
+    automaton = ahocorasick.Automaton()
+    for secret in secrets:
+        automaton.add_word(secret, len(secret))
+    automaton.make_automaton()
+    return automaton
+
+
 def redact(text: str) -> str:
-    """`text` without any remembered secret, in any of its forms."""
-    for secret in _secrets:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
+    """`text` without any remembered secret, in any of its forms (the longest form wherever several overlap)."""
+    secrets = _secrets
+    if not secrets:
+        return text
+    pieces: list[str] = []
+    start = 0
+    for end, length in _matcher(secrets).iter_long(text):
+        pieces += [text[start:end - length + 1], REDACTED]
+        start = end + 1
+    if not pieces:
+        return text
+    pieces.append(text[start:])
+    return "".join(pieces)
 
 
 def redact_data(value: Any) -> Any:
