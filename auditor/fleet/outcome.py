@@ -9,10 +9,28 @@ data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from auditor.fleet.tenants_file import TenantRow
 from auditor.model.errors import ExitCode
 from auditor.model.result import Result, Summary, Verdict
+
+
+class Counts(NamedTuple):
+    """A result's Summary as a tuple (~100 bytes; the pydantic model is ~800)."""
+
+    passed: int
+    fail: int
+    error: int
+    not_applicable: int
+    score: float
+
+    @classmethod
+    def of(cls, summary: Summary) -> Counts:
+        return cls(summary.passed, summary.fail, summary.error, summary.not_applicable, summary.score)
+
+    def summary(self) -> Summary:
+        return Summary(**self._asdict())
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,11 +40,11 @@ class AuditedTenant:
     tenant_id: str  # the id Graph reported (`unknown` when it reported none)
     display_name: str
     verdict: Verdict
-    summary: Summary
+    summary: Counts
 
     @classmethod
     def of(cls, result: Result) -> AuditedTenant:
-        return cls(result.tenant.id, result.tenant.display_name, result.verdict, result.summary)
+        return cls(result.tenant.id, result.tenant.display_name, result.verdict, Counts.of(result.summary))
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,7 @@ def fleet_summary(outcomes: Sequence[TenantOutcome]) -> FleetSummary:
             name=outcome.tenant.name,
             tenant_id=outcome.tenant_id,
             verdict=outcome.audited.verdict if outcome.audited else None,
-            summary=outcome.audited.summary if outcome.audited else None,
+            summary=outcome.audited.summary.summary() if outcome.audited else None,
             exit_code=int(outcome.exit_code),
             error=outcome.error,
         )

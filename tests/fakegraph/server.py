@@ -192,6 +192,7 @@ class FakeGraph:
         self.next_link_base = next_link_base  # a fault: nextLinks pointing elsewhere than base_url
         self.serves_beta = True  # False: /beta answers 404, like a replay or proxy that only knows v1.0
         self.meeting: Meeting | None = None  # watches overlap with other tenants' graphs
+        self.record_requests = True  # False: no request log (fleets of thousands, memory measurements)
         self.token = token or "fake-" + secrets.token_urlsafe(24)
         self.requests: list[RecordedRequest] = []
         self.http_requests = 0  # top-level HTTP requests (a $batch counts once)
@@ -319,8 +320,9 @@ class FakeGraph:
         parts = urlsplit(target if target.startswith("/") else "/" + target)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         record = RecordedRequest(method, parts.path, params, in_batch, authorized, authorization)
-        with self._lock:
-            self.requests.append(record)
+        if self.record_requests:
+            with self._lock:
+                self.requests.append(record)
         if not authorized:
             return self._error(GraphFailure(401), {"WWW-Authenticate": 'Bearer realm="", error="invalid_token"'})
         fault = self._fault_for(record.target, in_batch)
