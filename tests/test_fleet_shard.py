@@ -7,12 +7,15 @@ merged report must equal the fleet.json of one unsharded run of the same file.
 from __future__ import annotations
 
 import random
+import re
+import subprocess
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, delete, insert, select, update
@@ -253,3 +256,37 @@ def test_a_version_1_history_is_read_as_is_and_upgraded_by_the_next_fleet(
     assert cli("fleet-report", "--history", history_url, "--out", str(tmp_path / "merged")).code == 1
     [tenant] = fleet_json(tmp_path / "merged")["tenants"]
     assert (tenant["name"], tenant["verdict"]) == ("Fabrikam", "ready")
+
+
+# --- the Kubernetes example in the docs ---------------------------------------------------------------
+
+DOCS = Path(__file__).parent.parent / "docs" / "fleet-sharding.md"
+
+
+def _indexed_job() -> dict[str, Any]:
+    blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(), re.S)
+    [job] = [doc for block in blocks for doc in yaml.safe_load_all(block)
+             if doc.get("kind") == "Job" and doc["spec"].get("completionMode") == "Indexed"]
+    return job
+
+
+@pytest.mark.parametrize(("index", "code", "shard_exit"), [(0, 0, 0), (2, 1, 0), (7, 3, 0), (1, 4, 4), (3, 2, 2)])
+def test_the_kubernetes_example_scans_index_plus_one_of_completions(
+    tmp_path: Path, index: int, code: int, shard_exit: int,
+) -> None:
+    """The docs' indexed Job, run by sh with a stand-in `auditor`: shard JOB_COMPLETION_INDEX+1 of `completions`;
+    findings (1) and incomplete tenants (3) complete the index, 4 fails it (retried), 2 fails the Job."""
+    spec = _indexed_job()["spec"]
+    [container] = spec["template"]["spec"]["containers"]
+    assert {env["name"]: env["value"] for env in container["env"]}["SHARDS"] == str(spec["completions"])
+    assert spec["podFailurePolicy"]["rules"] == [
+        {"action": "FailJob", "onExitCodes": {"containerName": container["name"], "operator": "In", "values": [2]}}]
+    stand_in = tmp_path / "auditor"
+    stand_in.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {tmp_path}/args\nexit {code}\n')
+    stand_in.chmod(0o755)
+    done = subprocess.run([*container["command"], *container["args"]], check=False, timeout=30, env={
+        "PATH": f"{tmp_path}:/usr/bin:/bin", "JOB_COMPLETION_INDEX": str(index), "SHARDS": str(spec["completions"])})
+    assert done.returncode == shard_exit
+    args = (tmp_path / "args").read_text().splitlines()
+    assert args[:2] == ["fleet", "/etc/auditor/tenants.csv"]
+    assert args[args.index("--shard") + 1] == f"{index + 1}/{spec['completions']}"
