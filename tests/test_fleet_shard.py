@@ -6,9 +6,11 @@ merged report must equal the fleet.json of one unsharded run of the same file.
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import subprocess
+import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -179,6 +181,26 @@ def test_three_shards_merged_equal_one_unsharded_run(
     page = (tmp_path / "merged" / "fleet.html").read_text()
     assert "by shard 1/3, 2/3, 3/3" in page and "not linked from this page" in page and "<a href" not in page
     assert (tmp_path / "merged" / "fleet.xlsx").is_file()
+
+
+def test_shards_running_at_once_into_a_new_postgresql_history_all_land(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str,
+) -> None:
+    """Three shard processes at once, as a Kubernetes indexed Job runs them: the first creates the schema
+    while the others wait, and every tenant's row is stored."""
+    tenants = _fleet_file(tmp_path, fake_graph, monkeypatch)
+    env = {**os.environ, "AUDITOR_HISTORY": postgres_url}
+    shards = [subprocess.Popen([sys.executable, "-m", "auditor", "fleet", str(tenants), "--out",
+                                str(tmp_path / f"s{k}"), "--app-id", HDM_APP_ID, "--format", "json", "--quiet",
+                                "--workers", "1", "--shard", f"{k}/3"], env=env, stderr=subprocess.PIPE, text=True)
+              for k in (1, 2, 3)]
+    for shard in shards:
+        _, stderr = shard.communicate(timeout=120)
+        assert shard.returncode in (1, 3), stderr
+    assert cli("fleet-report", "--history", postgres_url, "--out", str(tmp_path / "merged")).code == 3
+    merged = fleet_json(tmp_path / "merged")["tenants"]
+    assert [t["name"] for t in merged] == list(EXPECTED)  # the tenants file's order
+    assert {t["name"]: (t["verdict"], t["exit_code"]) for t in merged} == EXPECTED
 
 
 def test_the_latest_run_of_each_tenant_wins_and_old_runs_can_be_marked_stale(

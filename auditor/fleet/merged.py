@@ -59,12 +59,13 @@ def _outcome(record: FleetRecord, label: str) -> TenantOutcome:
     except ValueError:
         raise HistoryError(f"history {label}: a fleet row holds exit code {record.exit_code}, "
                            "which no auditor writes") from None
-    tenant = TenantRow(record.row, record.name, record.row_tenant_id, record.folder,
-                       LiveOptions(tenant_id=record.row_tenant_id), None)  # shown, never scanned again
+    tenant = TenantRow(row=record.row, name=record.name, tenant_id=record.row_tenant_id, folder=record.folder,
+                       live=LiveOptions(tenant_id=record.row_tenant_id), app_id=None)  # shown, never scanned again
     audited = record.audited
     return TenantOutcome(
-        tenant, code, AuditedTenant(audited.tenant_id, audited.tenant_name, audited.verdict, audited.summary)
-        if audited else None, record.error,
+        tenant=tenant, exit_code=code, error=record.error,
+        audited=AuditedTenant(tenant_id=audited.tenant_id, display_name=audited.tenant_name, verdict=audited.verdict,
+                              summary=audited.summary) if audited else None,
     )
 
 
