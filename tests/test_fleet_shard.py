@@ -22,18 +22,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, delete, insert, select, update
 
+import auditor.history.store
 from auditor.collect.options import LiveOptions
 from auditor.fleet.shard import Shard, parse_shard, shard_key, shard_of
 from auditor.fleet.shard import select as shard_rows
 from auditor.fleet.tenants_file import load_tenants
 from auditor.history.location import locate
 from auditor.history.schema import fleet_tenants, runs, schema_info
+from auditor.history.store import HistoryStore
 from auditor.model.errors import InputError
 from tests.conftest import Run
 from tests.fakegraph import scenarios
 from tests.fakegraph.server import FakeGraph, unused_local_url
 from tests.fakegraph.tenant import HDM_APP_ID
 from tests.test_fleet import fleet_json, token_row, write_tenants
+from tests.test_history_faults import _held_lock
 
 pytest_plugins = ["tests.postgres"]
 
@@ -215,9 +218,13 @@ def test_the_latest_run_of_each_tenant_wins_and_old_runs_can_be_marked_stale(
             token_row("Fabrikam", server, f"AUDITOR_TOKEN_{run.upper()}", tenant_id="fabrikam.onmicrosoft.com")])
         assert _fleet(cli, tenants, tmp_path / run, "--history", postgres_url).code == (3 if run == "first" else 1)
 
-    report = cli("fleet-report", "--history", postgres_url, "--out", str(tmp_path / "merged"), "--quiet")
+    with_password = postgres_url.replace("postgres@", "postgres:s3cret-pw-4711@")  # the server trusts anyone
+    report = cli("fleet-report", "--history", with_password, "--out", str(tmp_path / "merged"))
     [tenant] = fleet_json(tmp_path / "merged")["tenants"]
     assert (report.code, tenant["verdict"], tenant["exit_code"], tenant["error"]) == (1, "ready", 1, None)
+    page = (tmp_path / "merged" / "fleet.html").read_text()
+    assert "Merged from history postgresql://postgres:***@" in page
+    assert all("s3cret-pw-4711" not in text for text in (page, report.stdout, report.stderr))
 
     two_days_ago = datetime.now(timezone.utc) - timedelta(days=2)
     engine = create_engine(locate(postgres_url).url)
@@ -228,6 +235,31 @@ def test_the_latest_run_of_each_tenant_wins_and_old_runs_can_be_marked_stale(
     [tenant] = fleet_json(tmp_path / "stale")["tenants"]
     assert (stale.code, tenant["verdict"], tenant["exit_code"]) == (3, "ready", 3)
     assert tenant["error"] == (f"stale: last scanned {two_days_ago:%Y-%m-%d %H:%M} UTC by shard 1/1, over 24 h ago")
+
+
+def test_a_fleet_whose_rows_cannot_be_stored_is_exit_4_for_every_tenant_and_keeps_its_reports(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = fake_graph(scenarios.fully_consented())
+    tenants = write_tenants(tmp_path / "tenants.csv", [token_row("Fabrikam", server, "AUDITOR_ACCESS_TOKEN")])
+    history = str(tmp_path / "history.db")
+    real_record_fleet = HistoryStore.record_fleet
+
+    def someone_holds_the_lock(self: HistoryStore, records: Any) -> None:
+        with _held_lock(history):
+            real_record_fleet(self, records)
+
+    monkeypatch.setattr(auditor.history.store, "LOCK_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(HistoryStore, "record_fleet", someone_holds_the_lock)
+    run = _fleet(cli, tenants, tmp_path / "out", "--history", history)
+
+    assert run.code == 4
+    [tenant] = fleet_json(tmp_path / "out")["tenants"]
+    assert (tenant["verdict"], tenant["exit_code"]) == ("ready", 4)
+    assert tenant["error"] == (f"history {history}: cannot store the fleet's tenants (locked by another process; "
+                               "gave up after 0.3 s)")
+    assert (tmp_path / "out" / "Fabrikam" / "result.json").is_file()
+    assert "Not in history" in (tmp_path / "out" / "fleet.html").read_text()
 
 
 def test_a_shard_without_tenants_writes_empty_fleet_files_and_exits_0(cli: Cli, tmp_path: Path) -> None:
