@@ -92,8 +92,7 @@ def merged_note(records: Sequence[FleetRecord], label: str) -> str:
     """One paragraph for fleet.html: where the rows come from, and why the tenant reports are not linked."""
     first = min(record.started_at for record in records).strftime("%Y-%m-%d %H:%M UTC")
     last = max(record.started_at for record in records).strftime("%Y-%m-%d %H:%M UTC")
-    shards = ", ".join(sorted({record.shard for record in records},
-                              key=lambda text: tuple(int(part) for part in text.split("/"))[::-1]))
+    shards = ", ".join(sorted({record.shard for record in records}, key=lambda text: (len(text), text)))
     return (f"Merged from history {label}: the latest fleet run of each tenant, started from {first} to {last}, "
             f"by shard {shards}. Each tenant's reports stay in the folder named after it under the --out folder "
             "of the machine that ran its shard; they are not linked from this page.")
