@@ -17,6 +17,7 @@ from auditor import __version__
 from auditor.cli import options as opt
 from auditor.cli.demo import demo_snapshot
 from auditor.cli.fleet import fleet
+from auditor.cli.fleet_report import fleet_report
 from auditor.cli.options import SIGN_IN_ENVIRONMENT, check_app_id
 from auditor.collect.options import AuthMode, Cloud, LiveOptions
 from auditor.evaluate.rulepack import Severity
@@ -257,7 +258,7 @@ def show_history(
 
     from auditor.history.store import open_history
 
-    with open_history(_require_history(history), create=False) as store:
+    with open_history(opt.require_history(history), create=False) as store:
         runs = store.summaries(tenant)
         label = store.label
     if not runs:
@@ -289,12 +290,6 @@ def _trend(delta: float) -> Text:
     if round(delta, 1) == 0:
         return Text("=")
     return Text(f"{delta:+.1f}", style="green" if delta > 0 else "red")
-
-
-def _require_history(history: str | None) -> str:
-    if not history:
-        raise InputError("--history URL (or the AUDITOR_HISTORY environment variable) is required")
-    return history
 
 
 @app.command("diff")
@@ -358,7 +353,7 @@ def _drift_in_history(history: str | None, tenant: str | None) -> Drift | None:
 
     if not tenant:
         raise InputError("diff: give two result.json files (OLD NEW), or --history URL --tenant ID")
-    with open_history(_require_history(history), create=False) as store:
+    with open_history(opt.require_history(history), create=False) as store:
         tenant_ids = list(dict.fromkeys(run.tenant_id for run in store.summaries(tenant)))
         if not tenant_ids:
             raise InputError(f"history {store.label}: no runs of tenant {tenant!r}")
@@ -372,6 +367,7 @@ def _drift_in_history(history: str | None, tenant: str | None) -> Drift | None:
 
 
 app.command("fleet")(fleet)
+app.command("fleet-report")(fleet_report)
 app.command("demo-snapshot")(demo_snapshot)
 
 

@@ -48,6 +48,10 @@ def fleet(
     graph_url: opt.GraphUrl = None,
     timeout: opt.Timeout = opt.DEFAULT_TIMEOUT,
     deadline: opt.Deadline = opt.DEFAULT_DEADLINE,
+    shard: Annotated[str | None, typer.Option("--shard", metavar="K/N", show_default=False,
+                                              help="Scan only shard K of N (1 ≤ K ≤ N) of the tenants file, "
+                                              "chosen by a stable hash of each row's tenant_id (else graph_url "
+                                              "and name); see docs/fleet-sharding.md.")] = None,
     quiet: opt.Quiet = False,
 ) -> None:
     """Scan every tenant of TENANTS.csv, several at once, each with its own sign-in, and write each tenant's
@@ -55,42 +59,56 @@ def fleet(
     and fleet.xlsx.
 
     Exit code: the most severe over all tenants (2 > 4 > 3 > 1 > 0, as for scan); 2 and nothing written
-    when the tenants file is unreadable or invalid. A tenant that fails is reported; the others go on.
+    when the tenants file or --shard is invalid. A tenant that fails is reported; the others go on.
+    With --history, each tenant's fleet row is stored too, for 'auditor fleet-report'.
 
-    Example:
+    Examples:
 
       auditor fleet tenants.csv --out fleet/ --auth certificate --client-id APP --certificate auditor.pem
+
+      auditor fleet tenants.csv --out fleet/ --shard 2/5 --history postgresql://auditor@db/auditor
     """
+    from datetime import datetime, timezone
+
     from auditor.collect.clouds import resolve_endpoints
     from auditor.evaluate.acceptance import load_acceptances
     from auditor.evaluate.engine import load_rule_pack
     from auditor.fleet.progress import FleetProgress
     from auditor.fleet.runner import available_cores, fleet_runner
     from auditor.fleet.scan import FleetJob
+    from auditor.fleet.shard import WHOLE, parse_shard, select
     from auditor.fleet.tenants_file import load_tenants
     from auditor.model.errors import worst_exit
     from auditor.report.reporting import Branding, parse_formats
 
+    started = datetime.now(timezone.utc)
+    part = parse_shard(shard) if shard is not None else WHOLE
     chosen = parse_formats(formats)
     app_id = opt.check_app_id(app_id)
     defaults = LiveOptions(client_id=client_id, auth=auth, certificate=certificate, cloud=cloud,
                            graph_url=graph_url, quiet=True, timeout=timeout, deadline=deadline)
     resolve_endpoints(defaults)  # a bad --graph-url is the command line's error, not every row's
     pack = load_rule_pack(rules)
-    rows = load_tenants(tenants, defaults, app_id)
+    every_row = load_tenants(tenants, defaults, app_id)  # every shard checks the whole file: all agree, or none runs
+    rows = select(every_row, part)
     acceptances = load_acceptances(exceptions, pack) if exceptions else []
     job = FleetJob(pack, chosen, fail_on, out, Branding(report_title, prepared_by), acceptances, history)
     with (opt.open_history(history) as store,
           fleet_runner(rows, job, concurrency, workers or available_cores(), store) as run,
           FleetProgress(len(rows), quiet) as progress):  # workers start before the progress bar's thread
         outcomes = run(progress.tenant_done)
-    _write_fleet_files(out, outcomes)
+        if store:
+            from auditor.fleet.merged import record_fleet
+
+            outcomes = record_fleet(store, outcomes, part, started)
+    write_fleet_files(out, outcomes)
     if not quiet:
-        _print_summary(outcomes, out)
+        print_summary(outcomes, out, f" (shard {part}, of {len(every_row)} in the file)" if part != WHOLE else "")
     raise typer.Exit(int(worst_exit(outcome.exit_code for outcome in outcomes)))
 
 
-def _write_fleet_files(out: Path, outcomes: list[TenantOutcome]) -> None:
+def write_fleet_files(out: Path, outcomes: list[TenantOutcome], note: str | None = None) -> None:
+    """fleet.json, fleet.html and fleet.xlsx, as one set; `note` heads fleet.html (a merged fleet's origin)."""
     from auditor.fleet.pages_html import render_fleet_html
     from auditor.fleet.pages_xlsx import render_fleet_xlsx
     from auditor.fleet.summary import fleet_summary
@@ -98,20 +116,21 @@ def _write_fleet_files(out: Path, outcomes: list[TenantOutcome]) -> None:
 
     files = {
         "fleet.json": fleet_summary(outcomes).to_json().encode(),
-        "fleet.html": render_fleet_html(outcomes).encode(),
+        "fleet.html": render_fleet_html(outcomes, note=note).encode(),
         "fleet.xlsx": render_fleet_xlsx(outcomes),
     }
     write_all(out, files)  # beside the tenant folders, which have their own manifests
 
 
-def _print_summary(outcomes: list[TenantOutcome], out: Path) -> None:
+def print_summary(outcomes: list[TenantOutcome], out: Path, shard: str = "") -> None:
     from auditor.fleet.pages_html import EXIT_LABELS
     from auditor.model.errors import EXIT_PRECEDENCE
 
     codes = Counter(outcome.exit_code for outcome in outcomes)
     counts = ", ".join(f"{codes[code]} {EXIT_LABELS[code][0].lower()}" for code in reversed(EXIT_PRECEDENCE)
                        if codes[code])
-    typer.echo(f"Fleet of {len(outcomes)} tenants: {counts}. Overview in {out}/fleet.html", err=True)
+    typer.echo(f"Fleet of {len(outcomes)} tenants{shard}: {counts or 'none to scan'}. Overview in {out}/fleet.html",
+               err=True)
     for outcome in outcomes:
         if outcome.error:  # folder names are reduced to safe characters; errors are one printable line
             typer.echo(f"  {outcome.tenant.folder}: exit {int(outcome.exit_code)}: {outcome.error}", err=True)

@@ -150,3 +150,9 @@ def open_history(url: str | None) -> AbstractContextManager[HistoryStore | None]
     from auditor.history.store import open_history as open_store
 
     return open_store(url, create=True)
+
+
+def require_history(history: str | None) -> str:
+    if not history:
+        raise InputError("--history URL (or the AUDITOR_HISTORY environment variable) is required")
+    return history

@@ -77,7 +77,9 @@ def _environment() -> Environment:
     )
 
 
-def render_fleet_html(outcomes: Sequence[TenantOutcome], generated_at: datetime | None = None) -> str:
+def render_fleet_html(outcomes: Sequence[TenantOutcome], generated_at: datetime | None = None,
+                      note: str | None = None) -> str:
+    """The page; `note` (a merged fleet's origin) heads it, and rows without a report say "not linked"."""
     moment = generated_at or datetime.now(timezone.utc)
     exits = Counter(outcome.exit_code for outcome in outcomes)
     verdicts = Counter(outcome.audited.verdict if outcome.audited else None for outcome in outcomes)
@@ -90,4 +92,5 @@ def render_fleet_html(outcomes: Sequence[TenantOutcome], generated_at: datetime 
                          verdicts[verdict]) for verdict in VERDICT_ORDER if verdicts[verdict]],
         generated=moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         version=__version__,
+        note=note,
     )

@@ -13,7 +13,7 @@ most `LOCK_TIMEOUT_SECONDS`, then reported as locked.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,8 +25,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from auditor.evaluate.rulepack import Severity
 from auditor.evaluate.tenant_identity import is_identified
 from auditor.history.drift import RuleState, RunState
+from auditor.history.fleet_records import FleetRecord, record_of, row_of
 from auditor.history.location import HistoryError, HistoryLocation, HistoryNotRecorded, HistoryRefused, locate
-from auditor.history.schema import SCHEMA_VERSION, findings, metadata, runs, schema_info
+from auditor.history.schema import SCHEMA_VERSION, findings, fleet_tenants, metadata, runs, schema_info, storable
 from auditor.model.errors import InputError, redact, redact_data
 from auditor.model.output import make_private_dirs
 from auditor.model.result import Result, Status, Verdict
@@ -61,11 +62,6 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
-def _text(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; a hostile tenant string must not make storing fail.
-    return value.replace("\x00", "\ufffd")
-
-
 def _first_line(exc: SQLAlchemyError) -> str:
     detail = str(getattr(exc, "orig", None) or exc)
     return next((line.strip() for line in detail.splitlines() if line.strip()), type(exc).__name__)
@@ -81,6 +77,7 @@ class HistoryStore:
         self._engine = engine
         self._location = location
         self._ready = False
+        self._version_found = 0
 
     @property
     def label(self) -> str:
@@ -129,13 +126,19 @@ class HistoryStore:
                 f"({SCHEMA_VERSION}); upgrade auditor"
             )
         self._ready = True
+        self._version_found = version
 
     @staticmethod
     def _version(conn: Connection, create: bool) -> int | None:
         """The schema version (None when the table holds none); 0 for a database without the schema, which
         is created first with `create`."""
         if inspect(conn).has_table(schema_info.name):
-            return conn.execute(select(func.max(schema_info.c.version))).scalar()
+            version: int | None = conn.execute(select(func.max(schema_info.c.version))).scalar()
+            if create and version == 1:  # version 2 added the fleet's table: the others are as they were
+                metadata.create_all(conn, tables=[fleet_tenants])
+                conn.execute(insert(schema_info).values(version=SCHEMA_VERSION))
+                return SCHEMA_VERSION
+            return version
         if not create:
             return 0
         metadata.create_all(conn)
@@ -153,7 +156,7 @@ class HistoryStore:
         summary = result.summary
         row = {
             "tenant_id": result.tenant.id,
-            "tenant_name": _text(result.tenant.display_name),
+            "tenant_name": storable(result.tenant.display_name),
             "collected_at": _utc(result.collected_at),
             "generated_at": _utc(result.generated_at),
             "verdict": result.verdict.value,
@@ -179,11 +182,11 @@ class HistoryStore:
                         "run_id": run_id,
                         "position": position,
                         "rule_id": finding.rule_id,
-                        "title": _text(redact(finding.title)),
-                        "category": _text(redact(finding.category)),
+                        "title": storable(redact(finding.title)),
+                        "category": storable(redact(finding.category)),
                         "severity": finding.severity.value,
                         "status": finding.status.value,
-                        "message": _text(redact(finding.message)),
+                        "message": storable(redact(finding.message)),
                         "evidence": document["evidence"],
                         "accepted": document.get("accepted"),
                     }
@@ -220,6 +223,28 @@ class HistoryStore:
                 rows = conn.execute(select(findings).where(findings.c.run_id == run.id).order_by(findings.c.position))
                 states.append(_state(run, rows))
         return states
+
+
+    def record_fleet(self, records: Sequence[FleetRecord]) -> None:
+        """Store what one fleet run (or shard) says of each of its tenants, all or none."""
+        if not records:
+            return
+        rows = [redact_data(row_of(record)) for record in records]
+        with (self._errors("store the fleet's tenants", HistoryNotRecorded), self._engine.connect() as connection,
+              self._writing(connection) as conn):
+            conn.execute(insert(fleet_tenants), rows)
+
+    def fleet_latest(self) -> list[FleetRecord]:
+        """The latest fleet record of every tenant any fleet run stored, in tenants file order (empty for a
+        history without fleet runs, or written before version 2)."""
+        if self._version_found < 2:
+            return []
+        newest = func.row_number().over(partition_by=fleet_tenants.c.key,
+                                        order_by=(fleet_tenants.c.started_at.desc(), fleet_tenants.c.id.desc()))
+        ranked = select(fleet_tenants, newest.label("newest")).subquery()
+        query = select(ranked).where(ranked.c.newest == 1).order_by(ranked.c.row, ranked.c.key)
+        with self._errors("read the history"), self._engine.connect() as conn:
+            return [record_of(row, _utc(row.started_at)) for row in conn.execute(query)]
 
 
 def _summary(row: Row[Any]) -> RunSummary:
