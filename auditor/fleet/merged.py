@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from auditor.collect.options import LiveOptions
-from auditor.fleet.outcome import AuditedTenant, TenantOutcome
+from auditor.fleet.outcome import AuditedTenant, Counts, TenantOutcome
 from auditor.fleet.shard import Shard, key_digest, shard_key
 from auditor.fleet.tenants_file import TenantRow
 from auditor.history.fleet_records import AuditedRecord, FleetRecord
@@ -32,7 +32,7 @@ def _record(outcome: TenantOutcome, shard: Shard, started_at: datetime) -> Fleet
         key=key_digest(shard_key(tenant)).hex(), started_at=started_at, shard=str(shard), row=tenant.row,
         name=tenant.name, row_tenant_id=tenant.tenant_id, folder=tenant.folder, exit_code=int(outcome.exit_code),
         error=outcome.error,
-        audited=AuditedRecord(audited.tenant_id, audited.display_name, audited.verdict, audited.summary)
+        audited=AuditedRecord(audited.tenant_id, audited.display_name, audited.verdict, audited.summary.summary())
         if audited else None,
     )
 
@@ -65,7 +65,7 @@ def _outcome(record: FleetRecord, label: str) -> TenantOutcome:
     return TenantOutcome(
         tenant=tenant, exit_code=code, error=record.error,
         audited=AuditedTenant(tenant_id=audited.tenant_id, display_name=audited.tenant_name, verdict=audited.verdict,
-                              summary=audited.summary) if audited else None,
+                              summary=Counts.of(audited.summary)) if audited else None,
     )
 
 
