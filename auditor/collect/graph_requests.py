@@ -14,7 +14,8 @@ from urllib.parse import quote
 from auditor.evaluate.reviewer_query import is_guid
 
 # Properties read for users and group members: accountEnabled is not among Graph's defaults.
-USER_SELECT = "id,displayName,userPrincipalName,mail,userType,accountEnabled"
+USER_PROPERTIES = ("id", "displayName", "userPrincipalName", "mail", "userType", "accountEnabled")
+USER_SELECT = ",".join(USER_PROPERTIES)
 # The largest page Graph gives for directory objects (the default is 100): a list of 100 000 grants
 # takes 101 round trips instead of 1 000.
 MAX_PAGE = 999

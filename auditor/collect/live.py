@@ -19,19 +19,17 @@ from auditor import __version__
 from auditor.collect.auth import build_credential, token_request_options, token_scopes
 from auditor.collect.batch import BatchRunner, Deadline
 from auditor.collect.clouds import Endpoints, resolve_endpoints
-from auditor.collect.collector import TenantCollector, Undecided
+from auditor.collect.collector import TenantCollector
 from auditor.collect.graph_client import GraphClient
 from auditor.collect.options import LiveOptions
 from auditor.collect.progress import CollectionProgress, make_progress
 from auditor.collect.retry import RetryPolicy, WaitBudget
-from auditor.evaluate.consent import undecided_policies
-from auditor.evaluate.facts import TenantFacts
 from auditor.evaluate.reviewer_query import is_guid
 from auditor.evaluate.rulepack import Parameters, RulePack
 from auditor.evaluate.tenant_identity import identify
 from auditor.model.errors import InputError
 from auditor.model.shapes import checked_sources
-from auditor.model.snapshot import CollectionTarget, Snapshot, Source, Tenant, ToolInfo
+from auditor.model.snapshot import CollectionTarget, Snapshot, ToolInfo
 
 # Global Administrator, Privileged Role Administrator, Cloud Application Administrator,
 # Application Administrator (DESIGN §4).
@@ -60,9 +58,8 @@ def collect_snapshot(
     progress: CollectionProgress | None = None,
     params: Parameters | None = None,
 ) -> Snapshot:
-    """Read the tenant for `target` (the rule pack's app and legacy app ids) into a snapshot. With the
-    pack's `params`, only the permission grant policies that could admit HD Meeting's scopes are read
-    again from /beta; without, every policy read is."""
+    """Read the tenant for `target` (the rule pack's app and legacy app ids) into a snapshot. `params` is
+    not needed any more (permission grant policies are read from /beta first, see collector.py)."""
     _check_ids(target, consent_capable_role_ids)
     target = target.model_copy(update={"consent_role_ids": [role_id.lower() for role_id in consent_capable_role_ids]})
     endpoints = resolve_endpoints(options)
@@ -102,18 +99,6 @@ def collect_for_pack(
     return collect_snapshot(options, target, roles, progress=progress, params=params)
 
 
-def _undecided(endpoints: Endpoints, target: CollectionTarget, params: Parameters) -> Undecided:
-    """Evaluates the policies read so far on what was read so far (the same evaluator as the scan)."""
-
-    def undecided(sources: dict[str, Source], policy_ids: list[str]) -> list[str]:
-        so_far = Snapshot(tool=ToolInfo(version=__version__), collected_at=datetime.now(timezone.utc),
-                          graph_url=endpoints.graph_url, tenant=Tenant(id="collecting"), target=target,
-                          sources=dict(sources))
-        return undecided_policies(TenantFacts(so_far, params, target.app_id), policy_ids)
-
-    return undecided
-
-
 def _client(
     options: LiveOptions, endpoints: Endpoints, credential: TokenCredential, budget: WaitBudget,
     progress: CollectionProgress,
@@ -148,9 +133,7 @@ async def _collect(
     try:
         deadline = Deadline(options.deadline)
         runner, *beta_runner = [BatchRunner(each, budget, progress, deadline) for each in clients]
-        undecided = _undecided(endpoints, target, params) if params else None
-        collector = TenantCollector(runner, target, consent_capable_role_ids, progress, *beta_runner,
-                                    undecided=undecided)
+        collector = TenantCollector(runner, target, consent_capable_role_ids, progress, *beta_runner)
         sources = await collector.collect()
     finally:
         await client.aclose()
