@@ -631,6 +631,12 @@ class FakeGraphHost:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @property
+    def connections(self) -> int:
+        """TCP connections accepted so far, all tenants together."""
+        assert isinstance(self._server, _Server), "start() the host first"
+        return self._server.connections
+
     def _route(self, path: str) -> tuple[FakeGraph, str] | None:
         number, _, rest = path.lstrip("/").partition("/")
         if not number.isdigit() or int(number) >= len(self.graphs):
@@ -646,6 +652,11 @@ class _Server(ThreadingHTTPServer):
     # A fleet's tenants connect to one FakeGraphHost at once: with the default backlog of 5 the accept
     # queue overflows and the kernel resets some connections.
     request_queue_size = 128
+    connections = 0  # accepted so far
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.connections += 1  # serve_forever's one thread accepts them all
+        super().process_request(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Quiet when the client hung up (it timed out: a test's point); loud for anything else."""
