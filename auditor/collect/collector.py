@@ -37,6 +37,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from auditor.collect import graph_requests as req
+from auditor.collect.answers import expanded_user
 from auditor.collect.batch import BatchRunner, Outcome
 from auditor.collect.graph_requests import GraphRequest, Kind
 from auditor.collect.progress import CollectionProgress
@@ -128,18 +129,8 @@ class TenantCollector:
         return Tenant(id=tenant_id, display_name=str(first.get("displayName") or ""), cloud=cloud)
 
     def _first_round(self) -> list[GraphRequest]:
-        app_ids = [self._target.app_id, MICROSOFT_GRAPH_APP_ID, EXCHANGE_ONLINE_APP_ID, *self._target.legacy_app_ids]
-        return [
-            req.organization(),
-            req.admin_consent_request_policy(),
-            req.authorization_policy(),
-            *(req.service_principals_by_app_id(app_id) for app_id in dict.fromkeys(a.lower() for a in app_ids if a)),
-            *([req.service_principals_by_name(self._target.app_display_name)] if self._target.app_display_name else []),
-            *(req.role_assignments(role_id) for role_id in self._role_ids),
-            *(req.role_eligibilities(role_id) for role_id in self._role_ids),
-            req.custom_role_definitions(),
-            req.consent_requests(),
-        ]
+        app_ids = (self._target.app_id, MICROSOFT_GRAPH_APP_ID, EXCHANGE_ONLINE_APP_ID, *self._target.legacy_app_ids)
+        return list(req.first_round(app_ids, self._target.app_display_name, tuple(self._role_ids)))
 
     def _new(self, requests: list[GraphRequest]) -> list[GraphRequest]:
         fresh = [r for r in dict.fromkeys(requests) if r not in self._requested]
@@ -317,7 +308,7 @@ class TenantCollector:
         if odata_type == "#microsoft.graph.user":
             if str(assignment.get("roleDefinitionId", "")).lower() not in self._reviewer_roles:
                 return []
-            user = _expanded_user(assignment, principal)
+            user = expanded_user(assignment, principal)
             if user is None:  # not the whole user: read it as request 9 does
                 return [req.user(principal)]
             self._users.setdefault(principal, user)
@@ -393,18 +384,6 @@ class TenantCollector:
             else:
                 sources[name] = Source(status=SourceStatus.OK, data=data[name], note=self._notes.get(name))
         return sources
-
-
-def _expanded_user(assignment: dict[str, Any], principal_id: str) -> dict[str, Any] | None:
-    """A role holder's expanded `principal` as request 9 would record it (its `$select`, nothing more), when it
-    is the assignment's principal and carries every property selected, `accountEnabled` as a boolean (Graph
-    expands a user whole); None otherwise, also for limited information, so the user is read by id."""
-    user = assignment.get("principal")
-    if not isinstance(user, dict) or not isinstance(user.get("id"), str) or user["id"].lower() != principal_id:
-        return None
-    if not all(name in user for name in req.USER_PROPERTIES) or not isinstance(user["accountEnabled"], bool):
-        return None
-    return {name: user[name] for name in req.USER_PROPERTIES}
 
 
 def _group_requests(group_id: str) -> list[GraphRequest]:

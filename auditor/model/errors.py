@@ -21,14 +21,16 @@ REDACTED = "<redacted>"
 _MIN_SECRET = 8  # shorter values would redact ordinary words ("token", "secret")
 _secrets: tuple[str, ...] = ()  # every form of every secret, longest first (so that no part of one survives)
 _secrets_lock = threading.Lock()
+_remembered: set[str] = set()  # the secrets as given: a fleet names the same ones again for each tenant
 
 
 def remember_secret(value: str | None) -> None:
     """Note a client secret, certificate password, token or database password the process holds: `redact`
     removes it from every error message, log line and output file, whatever library put it there."""
     global _secrets
-    if value and len(value) >= _MIN_SECRET:
+    if value and len(value) >= _MIN_SECRET and value not in _remembered:
         with _secrets_lock:
+            _remembered.add(value)
             _secrets = tuple(sorted({*_secrets, *_forms(value)}, key=len, reverse=True))
 
 
