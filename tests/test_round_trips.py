@@ -14,9 +14,9 @@ Permission grant policies (request 17) are read from /beta only, in round 2 in a
 beside the v1.0 one (v1.0 does not return `certifiedClientApplicationsOnly`, and no `$batch` mixes
 versions): every tenant here has a user consent policy assigned, so each takes three HTTP requests in
 two rounds. Reading v1.0 first and /beta only for a policy that could admit HD Meeting's scopes
-saved that HTTP request for most tenants but cost `legacy_user_consent` a third round; v1.0 is now
-read only when /beta does not answer (tests/test_consent_paths_live.py). The consent-path tenants are
-held to two rounds here too.
+saved that HTTP request (~2 ms of CPU, bench/collect_cpu.py) for most tenants but cost
+`legacy_user_consent` a third round; v1.0 is now read only when /beta does not answer
+(tests/test_round_sources.py). The consent-path tenants are held to two rounds here too.
 
 The counts are exact and deterministic, so any change in how the collector groups its requests
 shows here. `many_objects` is the one shape above two rounds: its 26 service principals need 78 list
