@@ -41,6 +41,6 @@ def test_shows_rounds_and_retries_on_a_terminal(fake_graph):
     )
 
     text = buffer.getvalue()
-    assert "Reading the tenant" in text and "round 3" in text
+    assert "Reading the tenant" in text and "round 2" in text
     assert "HTTP 429 on GET /policies/authorizationPolicy: retry 2 in 0.0 s" in text
     assert server.token not in text

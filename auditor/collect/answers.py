@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from auditor.collect.graph_requests import GraphRequest
+from auditor.collect.graph_requests import USER_PROPERTIES, GraphRequest
 from auditor.evaluate.reviewer_query import is_guid
 
 
@@ -53,3 +53,15 @@ def next_page(base_url: str, request: GraphRequest, link: str) -> str:
     if target.path.lower() != wanted_path.lower() or target.fragment:
         raise Unacceptable(f"@odata.nextLink leaves the request's path {urlsplit(request.url).path}")
     return target.path[len(base.path) :] + (f"?{target.query}" if target.query else "")
+
+
+def expanded_user(assignment: dict[str, Any], principal_id: str) -> dict[str, Any] | None:
+    """A role holder's expanded `principal` as request 9 would record it (its `$select`, nothing more), when it
+    is the assignment's principal and carries every property selected, `accountEnabled` as a boolean (Graph
+    expands a user whole); None otherwise, also for limited information, so the user is read by id."""
+    user = assignment.get("principal")
+    if not isinstance(user, dict) or not isinstance(user.get("id"), str) or user["id"].lower() != principal_id:
+        return None
+    if not all(name in user for name in USER_PROPERTIES) or not isinstance(user["accountEnabled"], bool):
+        return None
+    return {name: user[name] for name in USER_PROPERTIES}

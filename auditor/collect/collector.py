@@ -1,7 +1,7 @@
 """What to read from a tenant, in which order, and how the answers fill the snapshot's sources.
 
 Reading goes in rounds; each round holds every request whose inputs are known, so a typical
-tenant takes two or three round trips:
+tenant takes two round trips:
 
 1. organization, both policies, the service principals (the app by id and by name prefix,
    Microsoft Graph, Exchange Online, legacy app ids), the active and PIM-eligible holders of the
@@ -12,18 +12,33 @@ tenant takes two or three round trips:
    holders of reviewer roles), role-holding groups with their members and PIM-for-Groups
    eligibility, the user consent policies and the policies of custom consent roles (includes and
    excludes), the holders of those custom roles, and the user consent requests;
-3. what round 2 named: principals of reviewer roles and of custom consent roles.
+3. only when needed: what round 2 named (groups holding a custom consent role or a reviewer role,
+   principals that came without an expansion) and the fallbacks below.
 
-A principal without an expanded `principal` is looked up as a user first; on 404, as a group.
+A role holder's expanded `principal` tells user from group. A user expanded whole (Graph expands
+every property, `accountEnabled` included) is the user record of a reviewer role's holder, trimmed to
+request 9's `$select`; one expanded partly, or for limited information, is read by id in the next round.
+A principal without an expansion is looked up as a user first; on 404, as a group.
+
+Request 17 is read from /beta only (v1.0 omits `certifiedClientApplicationsOnly`, /beta returns the
+rest too), in round 2 in a `$batch` of its own beside the v1.0 one; v1.0 is read in the next round only
+when /beta does not answer (a proxy, 404, 403, an error), and its answer then stands. This costs one more
+HTTP request, sent at the same time, for each tenant with a user consent policy assigned (most have one):
+~2 ms of CPU through the SDK's pipeline (bench/collect_cpu.py), no round. Reading v1.0 first and /beta
+only for the policies that could admit HD Meeting's scopes saved that request for tenants whose policy
+admits nothing, but cost the others a third round (issue 14 wants two) and every tenant an evaluation of
+the partial snapshot. No contract-conforming way reads both in one HTTP request: a `$batch` goes to one
+version, and only request 17 may go to /beta.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from auditor.collect import graph_requests as req
+from auditor.collect.answers import expanded_user
 from auditor.collect.batch import BatchRunner, Outcome
 from auditor.collect.graph_requests import GraphRequest, Kind
 from auditor.collect.progress import CollectionProgress
@@ -44,8 +59,6 @@ _FIRST = (*_SP_KINDS, Kind.CONSENT_POLICY)
 NO_PREMIUM_LICENSE = "AadPremiumLicenseRequired"
 _PIM_KINDS = (Kind.ROLE_ELIGIBILITIES, Kind.GROUP_ELIGIBILITIES)
 _PARTIAL_SOURCES = ("role_assignments", "role_eligibilities", "group_eligibilities")
-# (sources read so far, policy ids read from v1.0) → the policies whose answer could still open a path.
-Undecided = Callable[[dict[str, Source], list[str]], list[str]]
 _NOT_FOUND_IS_DATA = (Kind.USER, Kind.GROUP, Kind.GROUP_MEMBERS, Kind.DIRECT_MEMBERS, Kind.POLICY_INCLUDES,
                       Kind.POLICY_EXCLUDES)
 
@@ -58,14 +71,11 @@ class TenantCollector:
         consent_capable_role_ids: Sequence[str],
         progress: CollectionProgress,
         beta_runner: BatchRunner | None = None,
-        undecided: Undecided | None = None,
     ) -> None:
         self._runner = runner
         self._beta_runner = beta_runner  # the /beta version of the base URL, when there is one
-        # Which policies read from v1.0 are worth reading again from /beta (None: all of them).
-        self._undecided = undecided
-        self._beta_considered: set[str] = set()
         self._beta_halves: dict[str, set[str]] = {}
+        self._policy_ids: dict[str, str] = {}  # permission grant policies asked for: key → id as assigned
         self._target = target
         self._role_ids = [role_id.lower() for role_id in consent_capable_role_ids]
         self._progress = progress
@@ -101,7 +111,7 @@ class TenantCollector:
             # Service principals and reviewers first: what the rest leads to depends on them.
             ordered = sorted(outcomes.items(), key=lambda pair: pair[0].kind not in _FIRST)
             follows = [follow for request, outcome in ordered for follow in self._absorb(request, outcome)]
-            pending = self._new([*follows, *self._beta_rereads()])
+            pending = self._new(follows)
         return self._sources()
 
     async def _run(self, pending: list[GraphRequest]) -> dict[GraphRequest, Outcome]:
@@ -120,18 +130,8 @@ class TenantCollector:
         return Tenant(id=tenant_id, display_name=str(first.get("displayName") or ""), cloud=cloud)
 
     def _first_round(self) -> list[GraphRequest]:
-        app_ids = [self._target.app_id, MICROSOFT_GRAPH_APP_ID, EXCHANGE_ONLINE_APP_ID, *self._target.legacy_app_ids]
-        return [
-            req.organization(),
-            req.admin_consent_request_policy(),
-            req.authorization_policy(),
-            *(req.service_principals_by_app_id(app_id) for app_id in dict.fromkeys(a.lower() for a in app_ids if a)),
-            *([req.service_principals_by_name(self._target.app_display_name)] if self._target.app_display_name else []),
-            *(req.role_assignments(role_id) for role_id in self._role_ids),
-            *(req.role_eligibilities(role_id) for role_id in self._role_ids),
-            req.custom_role_definitions(),
-            req.consent_requests(),
-        ]
+        app_ids = (self._target.app_id, MICROSOFT_GRAPH_APP_ID, EXCHANGE_ONLINE_APP_ID, *self._target.legacy_app_ids)
+        return list(req.first_round(app_ids, self._target.app_display_name, tuple(self._role_ids)))
 
     def _new(self, requests: list[GraphRequest]) -> list[GraphRequest]:
         fresh = [r for r in dict.fromkeys(requests) if r not in self._requested]
@@ -192,8 +192,8 @@ class TenantCollector:
                 f"({NO_PREMIUM_LICENSE}): there are no eligible assignments"
             )
             return []
-        if request.beta:  # /beta not served here (a proxy, a replay) or refused: the v1.0 answer stands
-            return []
+        if request.beta:  # /beta not served here (a proxy, a replay), refused or failed: v1.0 answers instead
+            return req.permission_grant_policy(self._policy_ids[key], beta=False)
         if error.http_status == 404 and kind in (Kind.POLICY_INCLUDES, Kind.POLICY_EXCLUDES):
             self._policies[key] = None  # the assigned or named policy does not exist
             return []
@@ -233,8 +233,12 @@ class TenantCollector:
         return self._policy_requests(user_consent_policy_ids(assigned if isinstance(assigned, list) else []))
 
     def _policy_requests(self, policy_ids: Iterable[str]) -> list[GraphRequest]:
+        """Request 17 from /beta when there is one (v1.0 omits certifiedClientApplicationsOnly), else v1.0."""
         valid = [policy_id for policy_id in policy_ids if req.is_policy_id(policy_id)]
-        return [request for policy_id in valid for request in req.permission_grant_policy(policy_id, beta=False)]
+        for policy_id in valid:
+            self._policy_ids.setdefault(policy_id.lower(), policy_id)
+        beta = self._beta_runner is not None
+        return [request for policy_id in valid for request in req.permission_grant_policy(policy_id, beta=beta)]
 
     def _absorb_policy_part(self, request: GraphRequest, conditions: list[Any]) -> None:
         """One half of a policy; `apiVersion` is "beta" once both halves came from /beta."""
@@ -251,20 +255,6 @@ class TenantCollector:
                               apiVersion="beta")
         else:
             policy[part] = conditions
-
-    def _beta_rereads(self) -> list[GraphRequest]:
-        """Request 17 again from /beta for the policies read from v1.0 whose answer could open a path:
-        v1.0 does not return certifiedClientApplicationsOnly. A policy that admits nothing for HD Meeting
-        on v1.0 cannot admit more on /beta, so typical tenants pay no extra request."""
-        if self._beta_runner is None:
-            return []
-        read = [pid for pid, policy in self._policies.items()
-                if policy and "includes" in policy and "excludes" in policy and pid not in self._beta_considered]
-        if not read:
-            return []
-        self._beta_considered.update(read)
-        wanted = self._undecided(self._sources(), read) if self._undecided else read
-        return [request for pid in wanted for request in req.permission_grant_policy(pid, beta=True)]
 
     def _absorb_role_definitions(self, definitions: list[Any]) -> list[GraphRequest]:
         """Custom roles that may grant consent for all users: their holders and their policies."""
@@ -309,17 +299,21 @@ class TenantCollector:
             principal = assignment.get("principalId")
             if not is_guid(principal):
                 continue
-            principal = principal.lower()
-            role_id = str(assignment.get("roleDefinitionId", "")).lower()
-            reviewer_role = role_id in self._reviewer_roles
-            follow += self._principal_requests(principal, expanded_principal_type(assignment), reviewer_role)
+            follow += self._principal_requests(principal.lower(), assignment)
         return follow
 
-    def _principal_requests(self, principal: str, odata_type: str, reviewer_role: bool) -> list[GraphRequest]:
+    def _principal_requests(self, principal: str, assignment: dict[str, Any]) -> list[GraphRequest]:
+        odata_type = expanded_principal_type(assignment)
         if odata_type == "#microsoft.graph.group":
             return _group_requests(principal)
         if odata_type == "#microsoft.graph.user":
-            return [req.user(principal)] if reviewer_role else []
+            if str(assignment.get("roleDefinitionId", "")).lower() not in self._reviewer_roles:
+                return []
+            user = expanded_user(assignment, principal)
+            if user is None:  # not the whole user: read it as request 9 does
+                return [req.user(principal)]
+            self._users.setdefault(principal, user)
+            return []
         if odata_type:
             return []  # a service principal or another directory object: never a reviewer
         self._principals.add(principal)  # not expanded: a user, else a group

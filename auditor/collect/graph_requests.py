@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 from urllib.parse import quote
 
 from auditor.evaluate.reviewer_query import is_guid
 
 # Properties read for users and group members: accountEnabled is not among Graph's defaults.
-USER_SELECT = "id,displayName,userPrincipalName,mail,userType,accountEnabled"
+USER_PROPERTIES = ("id", "displayName", "userPrincipalName", "mail", "userType", "accountEnabled")
+USER_SELECT = ",".join(USER_PROPERTIES)
 # The largest page Graph gives for directory objects (the default is 100): a list of 100 000 grants
 # takes 101 round trips instead of 1 000.
 MAX_PAGE = 999
@@ -211,3 +213,22 @@ def user_consent_requests(request_id: str) -> GraphRequest:
     request_id = _guid(request_id)
     url = f"/identityGovernance/appConsent/appConsentRequests/{request_id}/userConsentRequests"
     return GraphRequest(Kind.USER_CONSENT_REQUESTS, url, request_id)
+
+
+@lru_cache(maxsize=16)
+def first_round(
+    app_ids: tuple[str | None, ...], name: str | None, role_ids: tuple[str, ...]
+) -> tuple[GraphRequest, ...]:
+    """Round 1's requests: the service principals of `app_ids` and by `name`, the active and eligible holders
+    of `role_ids`, and what needs no id; built once per rule pack rather than once per tenant."""
+    return (
+        organization(),
+        admin_consent_request_policy(),
+        authorization_policy(),
+        *(service_principals_by_app_id(app_id) for app_id in dict.fromkeys(a.lower() for a in app_ids if a)),
+        *([service_principals_by_name(name)] if name else []),
+        *(role_assignments(role_id) for role_id in role_ids),
+        *(role_eligibilities(role_id) for role_id in role_ids),
+        custom_role_definitions(),
+        consent_requests(),
+    )

@@ -25,19 +25,17 @@ from auditor.collect.auth import (
 )
 from auditor.collect.batch import BatchRunner, Deadline
 from auditor.collect.clouds import Endpoints, resolve_endpoints
-from auditor.collect.collector import TenantCollector, Undecided
+from auditor.collect.collector import TenantCollector
 from auditor.collect.graph_client import GraphClient
 from auditor.collect.options import LiveOptions
 from auditor.collect.progress import CollectionProgress, make_progress
 from auditor.collect.retry import RetryPolicy, WaitBudget
-from auditor.evaluate.consent import undecided_policies
-from auditor.evaluate.facts import TenantFacts
 from auditor.evaluate.reviewer_query import is_guid
-from auditor.evaluate.rulepack import Parameters, RulePack
+from auditor.evaluate.rulepack import RulePack
 from auditor.evaluate.tenant_identity import identify
 from auditor.model.errors import InputError
 from auditor.model.shapes import checked_sources
-from auditor.model.snapshot import CollectionTarget, Snapshot, Source, Tenant, ToolInfo
+from auditor.model.snapshot import CollectionTarget, Snapshot, ToolInfo
 
 # Global Administrator, Privileged Role Administrator, Cloud Application Administrator,
 # Application Administrator (DESIGN §4).
@@ -64,13 +62,11 @@ def collect_snapshot(
     *,
     retry_policy: RetryPolicy | None = None,
     progress: CollectionProgress | None = None,
-    params: Parameters | None = None,
 ) -> Snapshot:
     """Read the tenant for `target` (the rule pack's app and legacy app ids) into a snapshot, on an event
-    loop of its own. With the pack's `params`, only the permission grant policies that could admit HD
-    Meeting's scopes are read again from /beta; without, every policy read is."""
+    loop of its own."""
     return asyncio.run(collect_snapshot_async(options, target, consent_capable_role_ids, retry_policy=retry_policy,
-                                              progress=progress, params=params))
+                                              progress=progress))
 
 
 async def collect_snapshot_async(
@@ -80,7 +76,6 @@ async def collect_snapshot_async(
     *,
     retry_policy: RetryPolicy | None = None,
     progress: CollectionProgress | None = None,
-    params: Parameters | None = None,
 ) -> Snapshot:
     """`collect_snapshot` on the running event loop, which other tenants may share: this tenant has its
     own credential (signing in off the loop), Graph client and connections."""
@@ -91,7 +86,7 @@ async def collect_snapshot_async(
     progress = progress or make_progress(options.quiet)
     try:
         snapshot = await _collect(options, endpoints, for_event_loop(credential), target, consent_capable_role_ids,
-                                  retry_policy, progress, params)
+                                  retry_policy, progress)
         return _identified(snapshot, options.tenant_id)
     finally:
         progress.close()
@@ -126,19 +121,7 @@ async def collect_for_pack_async(
         legacy_app_ids=list(params.legacy_app_ids),
     )
     roles = [role.id for role in params.consent_capable_roles]
-    return await collect_snapshot_async(options, target, roles, progress=progress, params=params)
-
-
-def _undecided(endpoints: Endpoints, target: CollectionTarget, params: Parameters) -> Undecided:
-    """Evaluates the policies read so far on what was read so far (the same evaluator as the scan)."""
-
-    def undecided(sources: dict[str, Source], policy_ids: list[str]) -> list[str]:
-        so_far = Snapshot(tool=ToolInfo(version=__version__), collected_at=datetime.now(timezone.utc),
-                          graph_url=endpoints.graph_url, tenant=Tenant(id="collecting"), target=target,
-                          sources=dict(sources))
-        return undecided_policies(TenantFacts(so_far, params, target.app_id), policy_ids)
-
-    return undecided
+    return await collect_snapshot_async(options, target, roles, progress=progress)
 
 
 def _client(
@@ -164,7 +147,6 @@ async def _collect(
     consent_capable_role_ids: Sequence[str],
     retry_policy: RetryPolicy | None,
     progress: CollectionProgress,
-    params: Parameters | None,
 ) -> Snapshot:
     budget = WaitBudget(retry_policy or RetryPolicy())
     client = _client(options, endpoints, credential, budget, progress)
@@ -175,9 +157,7 @@ async def _collect(
     try:
         deadline = Deadline(options.deadline)
         runner, *beta_runner = [BatchRunner(each, budget, progress, deadline) for each in clients]
-        undecided = _undecided(endpoints, target, params) if params else None
-        collector = TenantCollector(runner, target, consent_capable_role_ids, progress, *beta_runner,
-                                    undecided=undecided)
+        collector = TenantCollector(runner, target, consent_capable_role_ids, progress, *beta_runner)
         sources = await collector.collect()
     finally:
         await client.aclose()

@@ -153,9 +153,3 @@ class ConsentFacts:
             return PolicyAnswer(policy_id, None, reason, self.scopes_missing, certified_visible, each)
         return PolicyAnswer(policy_id, result, reason, None, certified_visible, each)
 
-
-def undecided_policies(facts: TenantFacts, policy_ids: list[str]) -> list[str]:
-    """The policies whose answer for HD Meeting is not a definite "admits nothing": those a restriction
-    that only /beta shows (certifiedClientApplicationsOnly) could still change."""
-    consent = ConsentFacts.of(facts)
-    return [policy_id for policy_id in policy_ids if consent.answer(policy_id).admits is not False]

@@ -21,17 +21,17 @@ REDACTED = "<redacted>"
 _MIN_SECRET = 8  # shorter values would redact ordinary words ("token", "secret")
 _secrets: frozenset[str] = frozenset()  # every form of every secret the process holds
 _secrets_lock = threading.Lock()
+_remembered: set[str] = set()  # the secrets as given: a fleet names the same ones again for each tenant
 
 
 def remember_secret(value: str | None) -> None:
     """Note a client secret, certificate password, token or database password the process holds: `redact`
     removes it from every error message, log line and output file, whatever library put it there."""
     global _secrets
-    if value and len(value) >= _MIN_SECRET:
+    if value and len(value) >= _MIN_SECRET and value not in _remembered:
         forms = _forms(value)
-        if forms <= _secrets:  # a fleet's rows name secrets already remembered from the environment
-            return
         with _secrets_lock:
+            _remembered.add(value)
             _secrets = _secrets | forms
 
 

@@ -24,6 +24,14 @@ JSON batching with sub-responses in reverse order, bearer-token check), records 
 
 `latency` delays every HTTP request (a `$batch` once) like a distant Graph; `FakeGraphHost` serves
 many fake tenants from one server and thread, each under its own base URL (fleet benchmarks).
+
+Rounds are measured here, at the HTTP level, not from what the collector says: each HTTP request's
+wave is one more than the highest wave among the HTTP requests already answered when it arrived
+(`waves`; `rounds` is the deepest). A request is marked answered before its first byte is sent, so a
+request that needed an answer always arrives after it and counts one wave more: the count never falls
+short of the real chain of sequential round trips. It can only exceed it when one of two requests sent
+together is answered before the other arrives; a `latency` longer than the client's gap between the
+two (milliseconds) rules that out.
 """
 
 from __future__ import annotations
@@ -196,6 +204,8 @@ class FakeGraph:
         self.token = token or "fake-" + secrets.token_urlsafe(24)
         self.requests: list[RecordedRequest] = []
         self.http_requests = 0  # top-level HTTP requests (a $batch counts once)
+        self.waves: list[int] = []  # each top-level HTTP request's wave, in arrival order (see the docstring)
+        self._answered_wave = 0  # the highest wave among the HTTP requests answered so far
         self.minted_skiptokens: set[str] = set()
         self._cursors: dict[str, tuple[list[Any], int]] = {}
         self._faults: list[Fault] = []
@@ -260,6 +270,22 @@ class FakeGraph:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @property
+    def rounds(self) -> int:
+        """Sequential rounds of HTTP requests: the longest chain of requests each sent after the
+        previous one was answered."""
+        return max(self.waves, default=0)
+
+    def _arrived(self) -> int:
+        with self._lock:
+            self.http_requests += 1
+            self.waves.append(self._answered_wave + 1)
+            return self.waves[-1]
+
+    def _answered(self, wave: int) -> None:
+        with self._lock:
+            self._answered_wave = max(self._answered_wave, wave)
 
     # -- faults ------------------------------------------------------------------------------------
 
@@ -503,7 +529,8 @@ class FakeGraph:
         return self._list(items, params, "/roleManagement/directory/roleAssignments")
 
     def _expanded(self, assignments: list[dict[str, Any]], params: dict[str, str]) -> list[dict[str, Any]]:
-        """`$expand=principal`: each assignment with its principal's default properties."""
+        """`$expand=principal`: each assignment with its principal's properties — all of them, `accountEnabled`
+        included, as Graph expands a user (unlike `GET /users`, which returns it only when selected)."""
         expand = params.get("$expand")
         if expand is None:
             return assignments
@@ -512,7 +539,8 @@ class FakeGraph:
         expanded = []
         for assignment in assignments:
             principal = self.tenant.directory_object(assignment["principalId"]) or {"id": assignment["principalId"]}
-            expanded.append({**assignment, "principal": self._project(principal, {}, select_users=True)})
+            every = {"$select": ",".join(principal)}  # limited information still applies (`limited_users`)
+            expanded.append({**assignment, "principal": self._project(principal, every, select_users=False)})
         return expanded
 
     def _premium_only(self) -> None:
@@ -635,6 +663,12 @@ class FakeGraphHost:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @property
+    def connections(self) -> int:
+        """TCP connections accepted so far, all tenants together."""
+        assert isinstance(self._server, _Server), "start() the host first"
+        return self._server.connections
+
     def _route(self, path: str) -> tuple[FakeGraph, str] | None:
         number, _, rest = path.lstrip("/").partition("/")
         if not number.isdigit() or int(number) >= len(self.graphs):
@@ -650,6 +684,11 @@ class _Server(ThreadingHTTPServer):
     # A fleet's tenants connect to one FakeGraphHost at once: with the default backlog of 5 the accept
     # queue overflows and the kernel resets some connections.
     request_queue_size = 128
+    connections = 0  # accepted so far
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.connections += 1  # serve_forever's one thread accepts them all
+        super().process_request(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Quiet when the client hung up (it timed out: a test's point); loud for anything else."""
@@ -696,8 +735,7 @@ def _handler_for(route: Route) -> type[BaseHTTPRequestHandler]:
                 status, headers, reply = 404, {}, error_body("BadRequest", "Invalid version.")
             else:
                 graph, target = found
-                with graph._lock:
-                    graph.http_requests += 1
+                wave = graph._arrived()
                 if graph.meeting:
                     graph.meeting.arrive(graph)
                 try:
@@ -709,11 +747,13 @@ def _handler_for(route: Route) -> type[BaseHTTPRequestHandler]:
                         authorized=authorization == f"Bearer {graph.token}", authorization=authorization,
                     )
                 except ConnectionCut as cut:
+                    graph._answered(wave)
                     self._reset(cut.payload)
                     return
                 finally:
                     if graph.meeting:
                         graph.meeting.leave(graph)
+                graph._answered(wave)  # before the first byte leaves: see the module's docstring
                 trickle = graph._trickle.seconds
             payload = reply.content if isinstance(reply, Raw) else json.dumps(reply).encode()
             self._head(status, headers, len(payload))
