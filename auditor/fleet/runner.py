@@ -6,11 +6,10 @@ worker process per core. Workers take tenants from a shared queue as they free u
 holds one slot, not a whole share) and send back each tenant's `TenantOutcome`; the parent keeps
 only those, calls `on_done` as each arrives and returns them in the tenants file's order.
 
-Isolation is per tenant as before: each has its own credential and Graph client
-(`collect_for_pack_async`); only the pool of connections is shared (see `shared_connections`).
-Workers are forked on Linux (they inherit the imported modules, the rule pack and compiled
-templates: no start-up per worker) and spawned elsewhere. A worker that dies (killed, out of
-memory) fails the tenants it held, with a one-line error; the others go on.
+Isolation is per tenant as before: each has its own credential, Graph client and connections
+(`collect_for_pack_async`). Workers are forked on Linux (they inherit the imported modules, the
+rule pack and compiled templates: no start-up per worker) and spawned elsewhere. A worker that dies
+(killed, out of memory) fails the tenants it held, with a one-line error; the others go on.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from dataclasses import replace
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
-from auditor.collect.graph_client import shared_connections
 from auditor.fleet.outcome import TenantOutcome
 from auditor.fleet.scan import FleetJob, scan_tenant
 from auditor.fleet.tenants_file import TenantRow
@@ -50,16 +48,14 @@ async def _drain(
     take: Callable[[], Awaitable[Item | None]], job: FleetJob, history: HistoryStore | None, slots: int,
     emit: Callable[[int, TenantOutcome], None],
 ) -> None:
-    """`slots` tenants at once on the running loop, each slot taking the next tenant when it is free; their
-    Graph clients share one pool of connections (each keeps its own credential and client)."""
+    """`slots` tenants at once on the running loop, each slot taking the next tenant when it is free."""
 
     async def slot() -> None:
         while (item := await take()) is not None:
             index, tenant = item
             emit(index, await scan_tenant(tenant, job, history))
 
-    async with shared_connections():
-        await asyncio.gather(*(slot() for _ in range(slots)))
+    await asyncio.gather(*(slot() for _ in range(slots)))
 
 
 def _in_process(tenants: Sequence[TenantRow], job: FleetJob, history: HistoryStore | None, slots: int,
