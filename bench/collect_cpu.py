@@ -9,12 +9,11 @@ the running task (~1 ms here); a fleet's worker threads, or one event loop for a
 that. `--main-thread-sigint` keeps that cost in; by default a handler of our own is set first, which
 makes `asyncio.run` leave SIGINT alone.
 
-`--one-loop` collects every tenant on one event loop, as an asynchronous fleet would, through
-`live._collect` (until live.py has an asynchronous entry point), with `shared_connections()` unless
-`--own-connections`.
+`--one-loop` collects every tenant on one event loop, as a fleet worker does
+(`collect_for_pack_async`).
 
     python bench/collect_cpu.py [--tenants 100] [--runs 3] [--main-thread-sigint] [--profile FILE.prof]
-                                [--one-loop [--own-connections]]
+                                [--one-loop]
 
 Run it from two checkouts alternately (PYTHONPATH=OTHER_CHECKOUT) to compare them under the same load.
 """
@@ -23,29 +22,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import cProfile
 import multiprocessing
 import os
 import signal
 import statistics
 import sys
-from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from auditor.collect import live
-from auditor.collect.auth import build_credential
-from auditor.collect.clouds import resolve_endpoints
-from auditor.collect.graph_client import shared_connections
-from auditor.collect.live import collect_for_pack
+from auditor.collect.live import collect_for_pack, collect_for_pack_async
 from auditor.collect.options import AuthMode, LiveOptions
 from auditor.collect.progress import SilentProgress
 from auditor.evaluate.engine import load_rule_pack
 from auditor.evaluate.rulepack import RulePack
-from auditor.model.snapshot import CollectionTarget
 from bench.tenants import fleet_tenants
 from tests.fakegraph.server import FakeGraph, FakeGraphHost
 
@@ -70,32 +62,22 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-async def _collect_on_one_loop(graphs: list[tuple[str, str]], pack: RulePack, shared: bool) -> None:
-    params = pack.parameters
-    roles = [role.id for role in params.consent_capable_roles]
-    target = CollectionTarget(app_id=next(iter(params.app_ids), None), app_display_name=params.app_display_name,
-                              legacy_app_ids=list(params.legacy_app_ids), consent_role_ids=roles)
-    async with shared_connections() if shared else contextlib.nullcontext():
-        for url, token in graphs:
-            os.environ["AUDITOR_ACCESS_TOKEN"] = token
-            options = LiveOptions(auth=AuthMode.TOKEN, graph_url=url, quiet=True)
-            endpoints = resolve_endpoints(options)
-            credential = build_credential(options, endpoints)
-            await live._collect(options, endpoints, credential, target, roles, None, SilentProgress(), params)
+async def _collect_on_one_loop(graphs: list[tuple[str, str]], pack: RulePack) -> None:
+    for url, token in graphs:
+        os.environ["AUDITOR_ACCESS_TOKEN"] = token
+        await collect_for_pack_async(LiveOptions(auth=AuthMode.TOKEN, graph_url=url, quiet=True), pack,
+                                     progress=SilentProgress())
 
 
-def _one_loop(shared: bool) -> Callable[[list[tuple[str, str]], RulePack], float]:
-    def collect_all(graphs: list[tuple[str, str]], pack: RulePack) -> float:
-        loop = asyncio.new_event_loop()
-        try:
-            before = os.times()
-            loop.run_until_complete(_collect_on_one_loop(graphs, pack, shared))
-            after = os.times()
-        finally:
-            loop.close()
-        return (after.user - before.user) + (after.system - before.system)
-
-    return collect_all
+def _one_loop(graphs: list[tuple[str, str]], pack: RulePack) -> float:
+    loop = asyncio.new_event_loop()
+    try:
+        before = os.times()
+        loop.run_until_complete(_collect_on_one_loop(graphs, pack))
+        after = os.times()
+    finally:
+        loop.close()
+    return (after.user - before.user) + (after.system - before.system)
 
 
 def main() -> None:
@@ -105,9 +87,8 @@ def main() -> None:
     parser.add_argument("--main-thread-sigint", action="store_true", help="let asyncio.run install its handler")
     parser.add_argument("--profile", type=Path, help="write a cProfile of one more run here")
     parser.add_argument("--one-loop", action="store_true", help="every tenant on one event loop")
-    parser.add_argument("--own-connections", action="store_true", help="with --one-loop: no shared_connections()")
     args = parser.parse_args()
-    collect_all = _one_loop(not args.own_connections) if args.one_loop else _collect_all
+    collect_all = _one_loop if args.one_loop else _collect_all
     if not args.main_thread_sigint:
         signal.signal(signal.SIGINT, _interrupt)
     pack = load_rule_pack()

@@ -20,9 +20,7 @@ import json
 import logging
 import socket
 import ssl
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -137,14 +135,14 @@ class GraphClient:
             if not isinstance(handler, _LEFT_OUT)
         ]
         middleware += [GraphTelemetryHandler(), _WireHandler(timeout)]
-        shared = _SHARED_CONNECTIONS.get()
-        connections = shared or _connections()
+        # One pool of connections per tenant: a pool shared by a worker's tenants was tried and doubled the CPU
+        # per tenant (httpcore checks every pooled connection on each request).
+        connections = httpx.AsyncHTTPTransport(http2=True, verify=_tls_context())
         client = httpx.AsyncClient(timeout=httpx.Timeout(timeout), http2=True, verify=_tls_context(),
                                    transport=connections)
         self._http = GraphClientFactory.create_with_custom_middleware(middleware, client=client)
-        # msgraph-core wraps the client's transport in one whose aclose() does not close it: close it here,
-        # unless it is the shared pool (closed by `shared_connections`).
-        self._closing = [self._http.aclose] + ([connections.aclose] if shared is None else [])
+        # msgraph-core wraps the client's transport in one whose aclose() does not close it: close it here.
+        self._closing = [self._http.aclose, connections.aclose]
         auth = AzureIdentityAuthenticationProvider(
             credential, options=token_options or None, scopes=scopes, allowed_hosts=[endpoints.graph_host]
         )
@@ -253,34 +251,6 @@ class _WireHandler(BaseMiddleware):
 def _shown_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers as a log may show them: the Authorization value (the bearer token) replaced."""
     return {name: REDACTED if name.lower() == "authorization" else value for name, value in headers.items()}
-
-
-def _connections(limits: httpx.Limits | None = None) -> httpx.AsyncHTTPTransport:
-    return httpx.AsyncHTTPTransport(http2=True, verify=_tls_context(), limits=limits or httpx.Limits())
-
-
-# Connections to Graph shared by every GraphClient made in `shared_connections()`; None: one pool per client.
-_SHARED_CONNECTIONS: ContextVar[httpx.AsyncHTTPTransport | None] = ContextVar("shared_connections", default=None)
-
-
-@asynccontextmanager
-async def shared_connections() -> AsyncIterator[None]:
-    """One pool of connections to Graph for every GraphClient made inside, on this event loop (a fleet's
-    tenants): a tenant no longer pays its own TCP and TLS set-up (~1–3 ms of CPU per connection).
-
-    Safe across tenants because a pool holds connections only. Each tenant keeps its own credential,
-    GraphClient, request adapter and httpx client (cookies live there, not in the pool); the bearer token
-    is set on each request by that tenant's own authentication provider, never on a connection (Graph
-    has no connection-bound sign-in); a response is read by the request that was sent on its connection
-    or HTTP/2 stream and by no other, and a connection that fails mid-answer is dropped from the pool.
-    No pool limit: the fleet bounds how many tenants run at once."""
-    pool = _connections(httpx.Limits(max_connections=None, max_keepalive_connections=100))
-    token = _SHARED_CONNECTIONS.set(pool)
-    try:
-        yield
-    finally:
-        _SHARED_CONNECTIONS.reset(token)
-        await pool.aclose()
 
 
 @cache
