@@ -17,12 +17,12 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import queue
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
@@ -68,8 +68,8 @@ def _in_process(tenants: Sequence[TenantRow], job: FleetJob, history: HistorySto
     asyncio.run(_drain(take, job, history, slots, emit))
 
 
-def _worker(job: FleetJob, slots: int, tasks: Any, results: Any) -> None:
-    """A worker process: tenants from `tasks` until a None, outcomes to `results` as (index, outcome)."""
+def _worker(job: FleetJob, slots: int, tasks: Any, results: Connection, sending: Any) -> None:
+    """A worker process: tenants from `tasks` until a None, outcomes sent on `results` as (index, outcome)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
     history = None
     if job.history_url:
@@ -81,8 +81,12 @@ def _worker(job: FleetJob, slots: int, tasks: Any, results: Any) -> None:
         item: Item | None = await asyncio.to_thread(tasks.get)
         return item
 
+    def send(index: int, outcome: TenantOutcome) -> None:
+        with sending:  # sent before the next tenant starts: a worker killed later loses no finished tenant
+            results.send((index, outcome))
+
     try:
-        asyncio.run(_drain(take, job, history, slots, lambda index, outcome: results.put((index, outcome))))
+        asyncio.run(_drain(take, job, history, slots, send))
     finally:
         if history:
             history.close()
@@ -93,11 +97,13 @@ class WorkerPool:
 
     def __init__(self, job: FleetJob, workers: int, slots: int) -> None:
         context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-        self.tasks = context.Queue()
-        self.results = context.Queue()
+        self.tasks = context.Queue()  # fed by a thread of the parent's: putting never waits for the workers
+        # The parent keeps the sending end open too: the pipe never reads as ended while it is in use.
+        self._results, self._sending_end = context.Pipe(duplex=False)
+        sending = context.Lock()  # one for every worker: their messages must not interleave in the pipe
         self.processes: list[BaseProcess] = [
-            context.Process(target=_worker, args=(job, slots, self.tasks, self.results), name=f"auditor-worker-{n}",
-                            daemon=True)
+            context.Process(target=_worker, args=(job, slots, self.tasks, self._sending_end, sending),
+                            name=f"auditor-worker-{n}", daemon=True)
             for n in range(workers)
         ]
         self._slots = slots
@@ -110,18 +116,15 @@ class WorkerPool:
         for _ in range(len(self.processes) * self._slots):
             self.tasks.put(None)
         missing = set(range(len(tenants)))
-        while missing:
-            try:
-                index, outcome = self.results.get(timeout=1.0)
-            except queue.Empty:
-                if any(process.is_alive() for process in self.processes):
-                    continue
-                try:  # every worker has ended: what they sent is in the pipe already
-                    index, outcome = self.results.get_nowait()
-                except queue.Empty:
-                    break
-            missing.discard(index)
-            emit(index, outcome)
+        running = {process.sentinel for process in self.processes}
+        while missing and (running or self._results.poll()):
+            ready = wait([self._results, *running])
+            if self._results in ready:
+                index, outcome = self._results.recv()
+                missing.discard(index)
+                emit(index, outcome)
+            else:  # a worker ended; what it sent before is read first (the pipe is checked first)
+                running.difference_update(ready)
         codes = sorted({process.exitcode for process in self.processes if process.exitcode})
         for index in sorted(missing):
             lost = CollectionError(f"the worker process scanning this tenant ended unexpectedly (exit code {codes})")
@@ -133,6 +136,10 @@ class WorkerPool:
                 process.terminate()  # Ctrl-C or an error in the parent: start no further tenant
         for process in self.processes:
             process.join()
+        self._results.close()
+        self._sending_end.close()
+        self.tasks.cancel_join_thread()  # tenants no worker took (after Ctrl-C) must not hold the exit
+        self.tasks.close()
 
 
 @contextmanager

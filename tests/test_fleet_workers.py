@@ -1,0 +1,49 @@
+"""Fleet worker processes (issue 14): a worker that dies fails only the tenant it held, the others go on
+in the surviving worker; outcomes stay in the tenants file's order whichever worker ran them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.fleet import runner
+from auditor.model.errors import ExitCode
+from tests.fakegraph import scenarios
+from tests.test_fleet import Cli, StartGraph, by_name, fleet_json, write_tenants
+
+TOKEN = "fake-fleet-workers-token"
+
+
+def test_a_worker_that_dies_fails_only_the_tenant_it_held(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = fake_graph(scenarios.fully_consented(), token=TOKEN)
+    scan = runner.scan_tenant
+
+    async def dies_on_crash(tenant: Any, *args: Any) -> Any:
+        if tenant.name == "crash":
+            os._exit(9)  # the worker process is killed (out of memory, a signal) while scanning this tenant
+        return await scan(tenant, *args)
+
+    monkeypatch.setattr(runner, "scan_tenant", dies_on_crash)  # forked workers inherit it
+    names = ["a", "b", "crash", "c", "d", "e"]
+    tenants = write_tenants(tmp_path / "t.csv", [{"name": name, "graph_url": server.base_url} for name in names])
+
+    # One tenant at a time per worker: the dying worker holds only "crash".
+    run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--auth", "token", "--format", "json",
+              "--workers", "2", "--concurrency", "2", "--quiet")
+
+    assert run.code == ExitCode.INCOMPLETE, run.stderr
+    fleet = fleet_json(tmp_path / "out")
+    assert [tenant["name"] for tenant in fleet["tenants"]] == names
+    outcome = by_name(fleet)
+    assert outcome["crash"]["exit_code"] == ExitCode.INCOMPLETE and outcome["crash"]["verdict"] is None
+    assert "worker process scanning this tenant ended unexpectedly" in outcome["crash"]["error"]
+    assert "(exit code [9])" in outcome["crash"]["error"]
+    for name in ("a", "b", "c", "d", "e"):
+        row = outcome[name]
+        assert (row["verdict"], row["exit_code"], row["error"]) == ("ready", ExitCode.FINDINGS, None)
+        assert (tmp_path / "out" / name / "result.json").is_file()
