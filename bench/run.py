@@ -320,12 +320,15 @@ def main() -> None:
                         help="Run only these parts (repeatable).")
     parser.add_argument("--concurrency", type=int, help="Tenants at once in the fleet runs (default 32).")
     parser.add_argument("--workers", type=int, help="Fleet worker processes (default: the auditor's, the cores).")
+    parser.add_argument("--repeats", type=int, help="Runs of each measurement (default 3, --quick 2).")
     options = parser.parse_args()
     mode = QUICK if options.quick else FULL
     if options.concurrency:
         mode = replace(mode, concurrency=options.concurrency)
     if options.workers:
         mode = replace(mode, workers=options.workers)
+    if options.repeats:
+        mode = replace(mode, repeats=options.repeats)
     parts: dict[str, Callable[[Path], list[Row]]] = {
         "startup": lambda _: startup(mode),
         "round-trips": lambda workdir: round_trips(mode, workdir),
