@@ -114,10 +114,10 @@ def write_fleet_files(out: Path, outcomes: list[TenantOutcome], note: str | None
     from auditor.fleet.summary import fleet_summary
     from auditor.model.output import write_all
 
-    files = {
-        "fleet.json": fleet_summary(outcomes).to_json().encode(),
-        "fleet.html": render_fleet_html(outcomes, note=note).encode(),
-        "fleet.xlsx": render_fleet_xlsx(outcomes),
+    files = {  # made one at a time as they are written: never all three in memory at once
+        "fleet.json": lambda: fleet_summary(outcomes).to_json().encode(),
+        "fleet.html": lambda: render_fleet_html(outcomes, note=note).encode(),
+        "fleet.xlsx": lambda: render_fleet_xlsx(outcomes),
     }
     write_all(out, files)  # beside the tenant folders, which have their own manifests
 

@@ -24,7 +24,7 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -112,8 +112,10 @@ def write_atomic(path: Path, content: bytes) -> None:
         raise OutputError(f"{path.parent}: cannot write output ({exc.strerror or exc})") from None
 
 
-def write_all(folder: Path, files: dict[str, bytes]) -> str:
-    """Publish `files` (name → content) into `folder` as one run (module docstring); returns the run's id."""
+def write_all(folder: Path, files: Mapping[str, bytes | Callable[[], bytes]]) -> str:
+    """Publish `files` (name → content, or a function making it) into `folder` as one run (module docstring);
+    returns the run's id. Contents made by functions are made one at a time, each written and let go
+    before the next is made (a 10,000-tenant fleet's pages need not be in memory together)."""
     _output_folder(folder)
     try:
         with _turn(folder):
@@ -154,7 +156,7 @@ def _digest(path: Path) -> str:
     return sha.hexdigest()
 
 
-def _stage(folder: Path, files: dict[str, bytes]) -> tuple[Path, str]:
+def _stage(folder: Path, files: Mapping[str, bytes | Callable[[], bytes]]) -> tuple[Path, str]:
     """Write the run's files and, last, its manifest into a new staging folder."""
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, suffix=STAGING_SUFFIX, dir=folder))
     run_id = uuid.uuid4().hex
@@ -162,7 +164,7 @@ def _stage(folder: Path, files: dict[str, bytes]) -> tuple[Path, str]:
         os.chmod(staging, 0o700)
         entries = []
         for name, content in files.items():
-            data = _redacted(name, content)
+            data = _redacted(name, content() if callable(content) else content)
             _write_private(staging / name, data)
             entries.append({"name": name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
         manifest = {
