@@ -47,3 +47,21 @@ def test_a_worker_that_dies_fails_only_the_tenant_it_held(
         row = outcome[name]
         assert (row["verdict"], row["exit_code"], row["error"]) == ("ready", ExitCode.FINDINGS, None)
         assert (tmp_path / "out" / name / "result.json").is_file()
+
+
+def test_spawned_workers_scan_as_forked_ones_do(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where workers cannot be forked (macOS, Windows) they are spawned: the job reaches them pickled."""
+    monkeypatch.setattr(runner, "START_METHOD", "spawn")
+    server = fake_graph(scenarios.workflow_only(), token=TOKEN)
+    tenants = write_tenants(tmp_path / "t.csv", [{"name": f"t{n}", "graph_url": server.base_url} for n in range(4)])
+
+    run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--auth", "token", "--format", "json,html",
+              "--workers", "2", "--quiet")
+
+    assert run.code == ExitCode.FINDINGS, run.stderr
+    rows = fleet_json(tmp_path / "out")["tenants"]
+    assert [(row["name"], row["verdict"], row["error"]) for row in rows] == [
+        (f"t{n}", "ready-via-workflow", None) for n in range(4)]
+    assert all((tmp_path / "out" / f"t{n}" / "report.html").is_file() for n in range(4))

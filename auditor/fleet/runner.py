@@ -34,6 +34,9 @@ from auditor.model.errors import CollectionError
 if TYPE_CHECKING:
     from auditor.history.store import HistoryStore
 
+# Forked workers inherit the parent's imported modules, rule pack and compiled templates; where fork is not
+# safe (macOS) or not there (Windows), they are spawned and the job is pickled to them.
+START_METHOD = "fork" if sys.platform == "linux" else "spawn"
 Item = tuple[int, TenantRow]
 OnDone = Callable[[TenantOutcome], None]
 
@@ -96,13 +99,15 @@ class WorkerPool:
     """`workers` processes, started before the parent starts any thread (a progress bar, a queue feeder)."""
 
     def __init__(self, job: FleetJob, workers: int, slots: int) -> None:
-        context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+        context = multiprocessing.get_context(START_METHOD)
         self.tasks = context.Queue()  # fed by a thread of the parent's: putting never waits for the workers
         # The parent keeps the sending end open too: the pipe never reads as ended while it is in use.
         self._results, self._sending_end = context.Pipe(duplex=False)
-        sending = context.Lock()  # one for every worker: their messages must not interleave in the pipe
+        # One for every worker (their messages must not interleave in the pipe), kept while they run: a
+        # spawned worker rebuilds it from its name.
+        self._sending = context.Lock()
         self.processes: list[BaseProcess] = [
-            context.Process(target=_worker, args=(job, slots, self.tasks, self._sending_end, sending),
+            context.Process(target=_worker, args=(job, slots, self.tasks, self._sending_end, self._sending),
                             name=f"auditor-worker-{n}", daemon=True)
             for n in range(workers)
         ]
