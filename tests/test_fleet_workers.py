@@ -65,3 +65,33 @@ def test_spawned_workers_scan_as_forked_ones_do(
     assert [(row["name"], row["verdict"], row["error"]) for row in rows] == [
         (f"t{n}", "ready-via-workflow", None) for n in range(4)]
     assert all((tmp_path / "out" / f"t{n}" / "report.html").is_file() for n in range(4))
+
+
+def test_a_worker_that_cannot_open_the_history_writes_reports_and_says_why_each_run_is_not_recorded(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent opened the history; a worker's own connection fails (the database went away): its tenants
+    are scanned and written, each exit 4 with the reason, and no traceback."""
+    from auditor.history import store
+    from auditor.history.location import HistoryError
+
+    opened = store.open_history
+
+    def parent_only(value: str, *, create: bool) -> Any:
+        if not create:  # a worker's own connection
+            raise HistoryError("history db.sqlite: database is locked")
+        return opened(value, create=create)
+
+    monkeypatch.setattr(store, "open_history", parent_only)
+    server = fake_graph(scenarios.fully_consented(), token=TOKEN)
+    tenants = write_tenants(tmp_path / "t.csv", [{"name": f"t{n}", "graph_url": server.base_url} for n in range(3)])
+
+    run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--auth", "token", "--format", "json",
+              "--workers", "2", "--history", str(tmp_path / "db.sqlite"), "--quiet")
+
+    assert run.code == ExitCode.NOT_RECORDED, run.stderr
+    assert "Traceback" not in run.stderr
+    for row in fleet_json(tmp_path / "out")["tenants"]:
+        assert (row["verdict"], row["exit_code"]) == ("ready", ExitCode.NOT_RECORDED)
+        assert "run not recorded: history db.sqlite: database is locked" in row["error"]
+        assert (tmp_path / "out" / row["name"] / "result.json").is_file()

@@ -27,16 +27,18 @@ from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
 from auditor.fleet.outcome import TenantOutcome
-from auditor.fleet.scan import FleetJob, scan_tenant
+from auditor.fleet.scan import FleetJob, RunHistory, scan_tenant
 from auditor.fleet.tenants_file import TenantRow
-from auditor.model.errors import CollectionError
+from auditor.model.errors import AuditorError, CollectionError
 
 if TYPE_CHECKING:
-    from auditor.history.store import HistoryStore
+    from auditor.history.drift import RunState
+    from auditor.model.result import Result
 
 # Forked workers inherit the parent's imported modules, rule pack and compiled templates; where fork is not
 # safe (macOS) or not there (Windows), they are spawned and the job is pickled to them.
 START_METHOD = "fork" if sys.platform == "linux" else "spawn"
+UNFORESEEN_EXIT = 70  # EX_SOFTWARE: a worker ended by something no tenant's outcome could hold
 Item = tuple[int, TenantRow]
 OnDone = Callable[[TenantOutcome], None]
 
@@ -48,7 +50,7 @@ def available_cores() -> int:
 
 
 async def _drain(
-    take: Callable[[], Awaitable[Item | None]], job: FleetJob, history: HistoryStore | None, slots: int,
+    take: Callable[[], Awaitable[Item | None]], job: FleetJob, history: RunHistory | None, slots: int,
     emit: Callable[[int, TenantOutcome], None],
 ) -> None:
     """`slots` tenants at once on the running loop, each slot taking the next tenant when it is free."""
@@ -61,7 +63,7 @@ async def _drain(
     await asyncio.gather(*(slot() for _ in range(slots)))
 
 
-def _in_process(tenants: Sequence[TenantRow], job: FleetJob, history: HistoryStore | None, slots: int,
+def _in_process(tenants: Sequence[TenantRow], job: FleetJob, history: RunHistory | None, slots: int,
                 emit: Callable[[int, TenantOutcome], None]) -> None:
     items = iter(enumerate(tenants))
 
@@ -71,28 +73,56 @@ def _in_process(tenants: Sequence[TenantRow], job: FleetJob, history: HistorySto
     asyncio.run(_drain(take, job, history, slots, emit))
 
 
+class _HistoryLost:
+    """The history as a worker sees it when its own connection could not be opened (the parent's could): its
+    tenants are scanned and written as usual, and each says why its run is not recorded (exit 4)."""
+
+    def __init__(self, why: str) -> None:
+        self._why = why
+
+    def latest(self, tenant_id: str, count: int = 1) -> list[RunState]:
+        return []
+
+    def record(self, result: Result) -> int:
+        from auditor.history.location import HistoryNotRecorded
+
+        raise HistoryNotRecorded(f"run not recorded: {self._why}")
+
+
 def _worker(job: FleetJob, slots: int, tasks: Any, results: Connection, sending: Any) -> None:
-    """A worker process: tenants from `tasks` until a None, outcomes sent on `results` as (index, outcome)."""
+    """A worker process: tenants from `tasks` until a None, outcomes sent on `results` as (index, outcome).
+    Anything unforeseen ends it quietly (exit 70): the parent reports the tenants it held, never a traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
-    history = None
-    if job.history_url:
-        from auditor.history.store import open_history
+    try:
+        history = _open_history(job.history_url)
 
-        history = open_history(job.history_url, create=False)  # the parent created and checked it
+        async def take() -> Item | None:
+            item: Item | None = await asyncio.to_thread(tasks.get)
+            return item
 
-    async def take() -> Item | None:
-        item: Item | None = await asyncio.to_thread(tasks.get)
-        return item
+        def send(index: int, outcome: TenantOutcome) -> None:
+            with sending:  # sent before the next tenant starts: a worker killed later loses no finished tenant
+                results.send((index, outcome))
 
-    def send(index: int, outcome: TenantOutcome) -> None:
-        with sending:  # sent before the next tenant starts: a worker killed later loses no finished tenant
-            results.send((index, outcome))
+        try:
+            asyncio.run(_drain(take, job, history, slots, send))
+        finally:
+            close = getattr(history, "close", None)
+            if close:
+                close()
+    except Exception:  # a worker's last resort: the parent reports the tenants it held
+        os._exit(UNFORESEEN_EXIT)
+
+
+def _open_history(url: str | None) -> RunHistory | None:
+    if not url:
+        return None
+    from auditor.history.store import open_history  # SQLAlchemy only for a fleet with a history
 
     try:
-        asyncio.run(_drain(take, job, history, slots, send))
-    finally:
-        if history:
-            history.close()
+        return open_history(url, create=False)  # the parent created and checked it
+    except AuditorError as exc:
+        return _HistoryLost(str(exc))
 
 
 class WorkerPool:
@@ -149,7 +179,7 @@ class WorkerPool:
 
 @contextmanager
 def fleet_runner(
-    tenants: Sequence[TenantRow], job: FleetJob, concurrency: int, workers: int, history: HistoryStore | None = None,
+    tenants: Sequence[TenantRow], job: FleetJob, concurrency: int, workers: int, history: RunHistory | None = None,
 ) -> Iterator[Callable[[OnDone], list[TenantOutcome]]]:
     """Start the fleet's workers (at most one per tenant, each with its share of `concurrency`); yields
     `run(on_done)`, which scans every tenant and returns the outcomes in the tenants' order.

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from auditor.collect import collect_for_pack_async
 from auditor.collect.progress import SilentProgress
@@ -27,7 +27,16 @@ from auditor.report.report_model import ReportContext
 from auditor.report.reporting import Branding, ReportFormat, build_report, render, run_exit_code
 
 if TYPE_CHECKING:
-    from auditor.history.store import HistoryStore
+    from auditor.history.drift import RunState
+    from auditor.model.result import Result
+
+
+class RunHistory(Protocol):
+    """Where a fleet's runs are stored (a HistoryStore): the previous run of a tenant, and recording one."""
+
+    def latest(self, tenant_id: str, count: int = 1) -> list[RunState]: ...
+
+    def record(self, result: Result) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -58,7 +67,7 @@ def _unexpected(exc: Exception) -> CollectionError:
     return CollectionError(f"unexpected {type(exc).__name__}: {exc}")
 
 
-async def scan_tenant(tenant: TenantRow, job: FleetJob, history: HistoryStore | None) -> TenantOutcome:
+async def scan_tenant(tenant: TenantRow, job: FleetJob, history: RunHistory | None) -> TenantOutcome:
     """Collect, evaluate, write and record one tenant; never raises (but for cancellation)."""
     try:
         snapshot = await collect_for_pack_async(tenant.live, job.pack, tenant.app_id, progress=SilentProgress())
@@ -70,7 +79,7 @@ async def scan_tenant(tenant: TenantRow, job: FleetJob, history: HistoryStore | 
     return await _report(tenant, snapshot, job, history)
 
 
-async def _report(tenant: TenantRow, snapshot: Snapshot, job: FleetJob, history: HistoryStore | None) -> TenantOutcome:
+async def _report(tenant: TenantRow, snapshot: Snapshot, job: FleetJob, history: RunHistory | None) -> TenantOutcome:
     """Evaluate the tenant's snapshot, write its reports as one set (in a thread: waiting for the disk to
     sync them must not stall the other tenants' collection), record the run."""
     try:
