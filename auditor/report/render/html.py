@@ -24,6 +24,7 @@ from auditor.model.resources import REPORTS_DIR
 from auditor.model.result import Finding, Status
 from auditor.report.render.common import (
     CHANGE_LABELS,
+    GRANT_SUMMARY_COLUMNS,
     SEVERITY_ORDER,
     STATUS_LABELS,
     STATUS_ORDER,
@@ -237,13 +238,13 @@ def table_views(ctx: ReportContext) -> list[TableView]:
 
 
 def grant_summary_view(ctx: ReportContext) -> TableView:
-    frame = grant_summary(ctx)
+    records = grant_summary(ctx)
     rows = [
         [Cell(display(value), "fail" if column == "Allowed" and value is False else None)
          for column, value in record.items()]
-        for record in frame.head(TABLE_ROW_LIMIT).to_dict("records")
+        for record in records[:TABLE_ROW_LIMIT]
     ]
-    return TableView("grant-summary", "Grants at a glance", "", list(frame.columns), rows, len(frame))
+    return TableView("grant-summary", "Grants at a glance", "", list(GRANT_SUMMARY_COLUMNS), rows, len(records))
 
 
 # --- page --------------------------------------------------------------------------------------
