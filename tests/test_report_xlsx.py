@@ -217,3 +217,16 @@ def test_grants_sheet_keeps_one_row_per_tenant_wide_scope() -> None:
     assert len(grants) == 2 + 3  # the leftover's two scopes, HD Meeting's three; no per-user grant
 
 
+
+
+def test_text_that_looks_like_the_writers_own_xml_stays_text() -> None:
+    """XlsxWriter's constant-memory mode copies a string that starts with <r> and ends with </r> into the sheet's
+    XML as it is (it takes it for a rich string it built): a tenant name like this must not add a formula."""
+    injected = '<r><t>x</t></r></is><f>HYPERLINK("http://evil.example","y")</f><is><r><t>z</t></r>'
+    context = samples.ordinary()
+    grants = [replace(row, client=injected) for row in context.tables.grants]
+    data = render_xlsx(replace(context, tables=replace(context.tables, grants=grants)))
+    assert set(column(workbook(data)["Grants"], "Client")) == {injected}
+    with zipfile.ZipFile(BytesIO(data)) as archive:
+        sheets = [archive.read(name).decode() for name in archive.namelist() if name.startswith("xl/worksheets/")]
+    assert sheets and not any(re.search(r"<f[ >]", xml) for xml in sheets)

@@ -179,7 +179,11 @@ class Sheet:
             value = clean(value)
             risky = value.startswith(FORMULA_PREFIXES)  # stored as text, and quoted for Excel's editor
             fmt = self.book.format(style, risky)
-            if not (url and ws.write_url(row, column, url, fmt, value) == 0):
+            if value.startswith("<r>") and value.endswith("</r>"):
+                # XlsxWriter's constant-memory mode would copy this text into the file as XML (it takes it for
+                # a rich string of its own): written as plain runs, it is escaped like any other text.
+                ws.write_rich_string(row, column, value[:1], value[1:2], value[2:], *([fmt] if fmt else []))
+            elif not (url and ws.write_url(row, column, url, fmt, value) == 0):
                 ws.write_string(row, column, value, fmt)  # also when the URL is longer than Excel's limit
             return value if style is not None and style.wrap else None
         fmt = self.book.format(style)
