@@ -170,30 +170,32 @@ class Sheet:
         style = url = None
         if type(value) is Cell:
             value, style, url = value
-        if isinstance(value, list):
-            value = "\n".join(str(item) for item in value)
-        elif isinstance(value, bool):
-            value = display(value)
-        ws = self.ws
         if isinstance(value, str):
-            value = clean(value)
-            risky = value.startswith(FORMULA_PREFIXES)  # stored as text, and quoted for Excel's editor
-            fmt = self.book.format(style, risky)
-            if value.startswith("<r>") and value.endswith("</r>"):
-                # XlsxWriter's constant-memory mode would copy this text into the file as XML (it takes it for
-                # a rich string of its own): written as plain runs, it is escaped like any other text.
-                ws.write_rich_string(row, column, value[:1], value[1:2], value[2:], *([fmt] if fmt else []))
-            elif not (url and ws.write_url(row, column, url, fmt, value) == 0):
-                ws.write_string(row, column, value, fmt)  # also when the URL is longer than Excel's limit
-            return value if style is not None and style.wrap else None
+            return self._text(row, column, value, style, url)
+        if isinstance(value, list):
+            return self._text(row, column, "\n".join(str(item) for item in value), style, url)
+        if isinstance(value, bool):
+            return self._text(row, column, display(value), style, url)
         fmt = self.book.format(style)
         if value is None:
-            ws.write_blank(row, column, None, fmt)
+            self.ws.write_blank(row, column, None, fmt)
         elif isinstance(value, datetime):
-            ws.write_datetime(row, column, value, fmt or self.book.format(DATE))
+            self.ws.write_datetime(row, column, value, fmt or self.book.format(DATE))
         else:
-            ws.write_number(row, column, value, fmt)
+            self.ws.write_number(row, column, value, fmt)
         return None
+
+    def _text(self, row: int, column: int, value: str, style: Style | None, url: str | None) -> str | None:
+        value = clean(value)
+        risky = value.startswith(FORMULA_PREFIXES)  # stored as text, and quoted for Excel's editor
+        fmt = self.book.format(style, risky)
+        if value.startswith("<r>") and value.endswith("</r>"):
+            # XlsxWriter's constant-memory mode would copy this text into the file as XML (it takes it for
+            # a rich string of its own): written as plain runs, it is escaped like any other text.
+            self.ws.write_rich_string(row, column, value[:1], value[1:2], value[2:], *([fmt] if fmt else []))
+        elif not (url and self.ws.write_url(row, column, url, fmt, value) == 0):
+            self.ws.write_string(row, column, value, fmt)  # also when the URL is longer than Excel's limit
+        return value if style is not None and style.wrap else None
 
 
 def header_cells(headers: Iterable[str]) -> list[Cell]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 from itertools import zip_longest
 from typing import Any
 
@@ -245,6 +246,11 @@ def _changes(book: Book, drift: Drift) -> None:
 # --- tenant tables -----------------------------------------------------------------------------
 
 
+@cache
+def _cell_style(tone: str | None, wrap: bool) -> Style:
+    return Style(tone=tone, wrap=wrap, bold=bool(tone))
+
+
 def _table_cell(column: Column, value: Any, styled: bool) -> Any:
     """A tenant table value, styled only where it must be: most cells of a 100 000-row grant table stay plain,
     unless the sheet has tall rows whose cells must all align to the top."""
@@ -253,16 +259,16 @@ def _table_cell(column: Column, value: Any, styled: bool) -> Any:
         return Cell(moment, DATE)
     tone = column.tone(value) if column.tone else None
     if tone or column.wrap or styled:
-        return Cell(value, Style(tone=tone, wrap=column.wrap, bold=bool(tone)))
+        return Cell(value, _cell_style(tone, column.wrap))
     return value
 
 
 def _tenant_rows(spec: TableSpec, ctx: ReportContext) -> Iterable[list[Any]]:
     columns = spec.columns
     styled = any(column.wrap for column in columns)
-    if not styled and not any(column.date or column.tone for column in columns):
-        return ([column.get(row) for column in columns] for row in spec.rows(ctx))
-    return ([_table_cell(column, column.get(row), styled) for column in columns] for row in spec.rows(ctx))
+    if styled or any(column.date or column.tone for column in columns):
+        return ([_table_cell(column, column.get(row), styled) for column in columns] for row in spec.rows(ctx))
+    return ([column.get(row) for column in columns] for row in spec.rows(ctx))
 
 
 def render_xlsx(ctx: ReportContext) -> bytes:
