@@ -19,8 +19,8 @@ from auditor.cli.demo import demo_snapshot
 from auditor.cli.fleet import fleet
 from auditor.cli.options import SIGN_IN_ENVIRONMENT, check_app_id
 from auditor.collect.options import AuthMode, Cloud, LiveOptions
-from auditor.evaluate.rulepack import Severity
 from auditor.model.errors import AuditorError, ExitCode, InputError, remember_environment_secrets, safe_text, worst_exit
+from auditor.model.severity import Severity
 from auditor.model.tenant_text import printable
 
 if TYPE_CHECKING:
