@@ -106,20 +106,21 @@ def grant_rows(facts: TenantFacts) -> list[GrantRow]:
 
 
 def per_user_grant_rows(facts: TenantFacts) -> list[PerUserGrantRow]:
-    """One row per per-user grant of the app: 100 000 users' consents are 100 000 rows, not one per scope."""
-    is_allowed, resource_name = _is_allowed(facts), cache(facts.resource_name)  # the same few resources
+    """One row per per-user grant of the app: 100 000 users' consents are 100 000 rows, not one per scope.
+    Users mostly consent to the same scopes: rows with the same resource and scopes share their lists."""
+    is_allowed, resource_name = _is_allowed(facts), cache(facts.resource_name)
+
+    @cache
+    def scope_lists(resource_id: str, scope: str) -> tuple[list[str], list[str]]:
+        granted = scope.split()
+        return granted, [name for name in granted if not is_allowed(resource_id, name)]
+
     rows = []
     for sp, grant in _delegated_grants(facts, per_user_of_app=True):
-        resource_id, granted = text(grant, "resourceId"), scopes(grant)
-        rows.append(
-            PerUserGrantRow(
-                client=text(sp, "displayName"),
-                principal_id=text(grant, "principalId"),
-                resource=resource_name(resource_id),
-                scopes=granted,
-                outside_allowed=[scope for scope in granted if not is_allowed(resource_id, scope)],
-            )
-        )
+        resource_id = text(grant, "resourceId")
+        granted, outside = scope_lists(resource_id, text(grant, "scope"))
+        rows.append(PerUserGrantRow(client=text(sp, "displayName"), principal_id=text(grant, "principalId"),
+                                    resource=resource_name(resource_id), scopes=granted, outside_allowed=outside))
     return rows
 
 
