@@ -23,6 +23,7 @@ from auditor.report.render.common import display
 ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Text that Excel, or a spreadsheet importing it, could take for a formula or a DDE command.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+SPECIAL_STARTS = (*FORMULA_PREFIXES, "<r>")  # text that needs more than a plain string cell (see Sheet._text)
 MAX_CELL_TEXT = 32_767  # Excel's limit, in UTF-16 code units (an emoji takes two)
 TRUNCATED = "… truncated — full text in result.json"
 MAX_SHEET_ROWS = 1_048_576  # Excel's limit, the header row included
@@ -155,6 +156,11 @@ class Sheet:
         """Write the next row, tall enough for its wrapped text (Excel does not fit rows written by a program)."""
         row, lines = self.rows, 1
         for column, value in enumerate(values):
+            if type(value) is str:  # most cells of a large table: plain, unstyled text
+                value = clean(value)
+                if not value.startswith(SPECIAL_STARTS):
+                    self.ws.write_string(row, column, value)
+                    continue
             text = self._write(row, column, value)
             if text and ("\n" in text or len(text) > self._width(column)):
                 lines = max(lines, wrapped_lines(text, self._width(column)))
