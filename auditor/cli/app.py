@@ -1,6 +1,6 @@
 """The `auditor` command line (DESIGN §6, contract).
 
-Heavy libraries (msgraph-sdk, azure-identity, pandas, openpyxl) are imported inside the commands
+Heavy libraries (msgraph-sdk, azure-identity, pandas, XlsxWriter, Jinja2) are imported inside the commands
 that need them, so `auditor --help` and `auditor rules` start fast.
 """
 
