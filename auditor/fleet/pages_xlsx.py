@@ -43,6 +43,6 @@ def _row(outcome: TenantOutcome) -> list[Any]:
 
 
 def render_fleet_xlsx(outcomes: Sequence[TenantOutcome]) -> bytes:
-    book = Book()
+    book = Book(len(outcomes))
     table_sheet(book, "Fleet", COLUMNS, map(_row, worst_first(outcomes)), len(outcomes))
     return book.close()

@@ -1,4 +1,4 @@
-"""Sheets of an XlsxWriter workbook in constant-memory mode (rows streamed in order, one row in memory):
+"""Sheets of an XlsxWriter workbook, rows written in order (a large one streams them in constant-memory mode):
 styled cells whose text is always text (never a formula), free of secrets and of characters XML cannot hold,
 within Excel's limits; and tables with a frozen, filterable header that continue on numbered sheets
 ("Grants", "Grants (2)", …) when longer than a sheet holds."""
@@ -36,8 +36,11 @@ TONE_FONTS = {"pass": "006100", "fail": "9C0006", "error": "833C0B", "not_applic
 VERTICAL = {"top": "top", "center": "vcenter"}
 # The writer only ever gets typed calls (write_string, write_number, …); these also keep its generic
 # `write` from ever turning text into a formula, a number or a link.
-WORKBOOK_OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
-                    "strings_to_urls": False}
+WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+# Up to this many rows in its longest table, a workbook is built in memory; longer, it streams (constant-memory
+# mode: each sheet's rows go to a temporary file as they are written). Streaming costs ~24 temporary files per
+# workbook, ~70 ms to delete on this project's disks: most of a small tenant's workbook.
+IN_MEMORY_ROWS = 5_000
 
 
 @dataclass(frozen=True)
@@ -118,9 +121,11 @@ def wrapped_lines(text: str, width: float) -> int:
 class Book:
     """A workbook being written, with each style's format built once (XlsxWriter formats belong to one workbook)."""
 
-    def __init__(self) -> None:
+    def __init__(self, rows: int) -> None:
+        """`rows`: how many rows its longest table has."""
         self._out = BytesIO()
-        self.workbook = xlsxwriter.Workbook(self._out, WORKBOOK_OPTIONS)
+        mode = {"in_memory": True} if rows <= IN_MEMORY_ROWS else {"constant_memory": True}
+        self.workbook = xlsxwriter.Workbook(self._out, {**WORKBOOK_OPTIONS, **mode})
         self._formats: dict[tuple[Style, bool], Format] = {}
 
     def format(self, style: Style | None, quote: bool = False) -> Format | None:
@@ -196,8 +201,8 @@ class Sheet:
         risky = value.startswith(FORMULA_PREFIXES)  # stored as text, and quoted for Excel's editor
         fmt = self.book.format(style, risky)
         if value.startswith("<r>") and value.endswith("</r>"):
-            # XlsxWriter's constant-memory mode would copy this text into the file as XML (it takes it for
-            # a rich string of its own): written as plain runs, it is escaped like any other text.
+            # XlsxWriter would copy this text into the file as XML (it takes it for a rich string of its own):
+            # written as plain runs, it is escaped like any other text.
             self.ws.write_rich_string(row, column, value[:1], value[1:2], value[2:], *([fmt] if fmt else []))
         elif not (url and self.ws.write_url(row, column, url, fmt, value) == 0):
             self.ws.write_string(row, column, value, fmt)  # also when the URL is longer than Excel's limit

@@ -1,8 +1,9 @@
 """The Excel workbook: Summary, Findings (with columns a consultant fills in) and every tenant table in full.
 
-Written by XlsxWriter in constant-memory mode, so that 100 000 grant rows stream to the file instead of
-building a grid in memory. Every string is stored as text (never a formula) and stripped of characters
-XML cannot hold, so a hostile display name neither runs nor breaks the file.
+Written by XlsxWriter, rows in order: a large tenant's workbook in constant-memory mode, so that 100 000
+grant rows stream to the file instead of building a grid in memory. Every string is stored as text (never
+a formula) and stripped of characters XML cannot hold, so a hostile display name neither runs nor breaks
+the file.
 """
 
 from __future__ import annotations
@@ -272,7 +273,7 @@ def _tenant_rows(spec: TableSpec, ctx: ReportContext) -> Iterable[list[Any]]:
 
 
 def render_xlsx(ctx: ReportContext) -> bytes:
-    book = Book()
+    book = Book(max(len(ctx.result.findings), *(len(spec.rows(ctx)) for spec in TABLES)))
     _summary(book, ctx)
     _paths(book, ctx)
     _findings(book, ctx)
