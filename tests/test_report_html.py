@@ -256,7 +256,7 @@ def test_large_tables_are_capped_with_a_summary() -> None:
     summary = next(t for t in tables if "Files.Read.All" in t.text and "user-0" not in t.text)
     assert "Files.Read.All" in grants.text and "20000" in summary.text  # at a glance, in the Grants section
     counts = {(row["Consent type"], row["Scope"], row["Allowed"]): row["Grants"]
-              for row in grant_summary(ctx).to_dict("records") if row["Client"] == "HD Meeting"}
+              for row in grant_summary(ctx) if row["Client"] == "HD Meeting"}
     assert counts[("Principal", "Calendars.ReadWrite", True)] == 20_000  # one per user who consented
     assert counts[("Principal", "Files.Read.All", False)] == 1
     assert counts[("AllPrincipals", "User.Read", True)] == 1

@@ -13,6 +13,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+import auditor.report.render.sheets
 from auditor.report.render.sheets import FORMULA_PREFIXES
 from auditor.report.render.xlsx import render_xlsx
 from auditor.report.reporting import build_report
@@ -217,3 +218,20 @@ def test_grants_sheet_keeps_one_row_per_tenant_wide_scope() -> None:
     assert len(grants) == 2 + 3  # the leftover's two scopes, HD Meeting's three; no per-user grant
 
 
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["in-memory", "constant-memory"])
+def test_text_that_looks_like_the_writers_own_xml_stays_text(monkeypatch: pytest.MonkeyPatch, streamed: bool) -> None:
+    """XlsxWriter copies a string that starts with <r> and ends with </r> into the file's XML as it is (it takes
+    it for a rich string it built): a tenant name like this must not add a formula, in either mode."""
+    if streamed:
+        monkeypatch.setattr(auditor.report.render.sheets, "IN_MEMORY_ROWS", 0)
+    injected = '<r><t>x</t></r></is><f>HYPERLINK("http://evil.example","y")</f><is><r><t>z</t></r>'
+    context = samples.ordinary()
+    grants = [replace(row, client=injected) for row in context.tables.grants]
+    data = render_xlsx(replace(context, tables=replace(context.tables, grants=grants)))
+    assert set(column(workbook(data)["Grants"], "Client")) == {injected}
+    with zipfile.ZipFile(BytesIO(data)) as archive:
+        parts = [archive.read(name).decode() for name in archive.namelist()
+                 if name.startswith("xl/worksheets/") or name == "xl/sharedStrings.xml"]
+    assert parts and not any(re.search(r"<f[ >]", xml) for xml in parts)

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,13 @@ def _header(ws: Worksheet) -> list[str]:
     return [cell.value for cell in ws[1]]
 
 
+def _width(ws: Worksheet, column: int) -> float:
+    """The width of a column, also when the file gives one `<col min max>` to neighbours of the same width
+    (openpyxl then keys the range by its first column only)."""
+    ranges = ws.column_dimensions.values()
+    return next(dim.width for dim in ranges if dim.min is not None and dim.min <= column <= dim.max)
+
+
 def _lines(text: str, width: float) -> int:
     """Wrapped lines, counted independently of the renderer: a column of width w shows w characters."""
     return sum(max(1, math.ceil(len(line) / int(width))) for line in text.split("\n"))
@@ -46,7 +54,7 @@ def test_every_wrapped_cell_fits_its_row(demo_workbook: Path) -> None:
         height = ws.row_dimensions[row[0].row].height
         for cell in row:
             if isinstance(cell.value, str) and cell.alignment.wrap_text and "\n" in cell.value:
-                width = ws.column_dimensions[cell.column_letter].width
+                width = _width(ws, cell.column)
                 assert height is not None and height >= POINTS_PER_LINE * _lines(cell.value, width), (
                     f"{row[0].value} {_header(ws)[cell.column - 1]}: {height} pt")
                 checked += 1
@@ -87,7 +95,8 @@ def test_print_setup(demo_workbook: Path) -> None:
     wb = load_workbook(demo_workbook)
     for ws in wb.worksheets:
         assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9  # A4
-        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.page_setup.fitToWidth in (None, 1)  # left out, it is 1 (ECMA-376 Part 1, CT_PageSetup)
         assert ws.page_setup.fitToHeight == 0  # as many pages down as it takes
     findings = wb["Findings"]
     assert findings.print_title_rows == "$1:$1"  # the header row repeats on every page
@@ -98,7 +107,8 @@ def _soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def test_libreoffice_prints_findings_searchable(demo_workbook: Path, tmp_path: Path) -> None:
+def _printed_text(workbook: Path, out: Path) -> str:
+    """The text of the PDF LibreOffice prints from `workbook` (skipped locally without LibreOffice)."""
     soffice = _soffice()
     if not soffice:
         if os.environ.get("CI") == "true":
@@ -106,14 +116,38 @@ def test_libreoffice_prints_findings_searchable(demo_workbook: Path, tmp_path: P
         pytest.skip("no LibreOffice (apt-get install libreoffice-calc)")
     from pypdf import PdfReader
 
-    profile = tmp_path / "profile"  # a private profile: no clash with another LibreOffice running
+    profile = out / "profile"  # a private profile: no clash with another LibreOffice running
     done = subprocess.run(
         [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "pdf",
-         "--outdir", str(tmp_path), str(demo_workbook)],
+         "--outdir", str(out), str(workbook)],
         capture_output=True, text=True, timeout=240, check=False)
-    pdf = tmp_path / "report.pdf"
+    pdf = out / f"{workbook.stem}.pdf"
     assert done.returncode == 0 and pdf.exists(), done.stderr
-    text = "\n".join(page.extract_text() or "" for page in PdfReader(pdf).pages)
+    return "\n".join(page.extract_text() or "" for page in PdfReader(pdf).pages)
+
+
+def test_libreoffice_prints_findings_searchable(demo_workbook: Path, tmp_path: Path) -> None:
+    text = _printed_text(demo_workbook, tmp_path)
+    for rule_id in RULE_IDS:
+        assert rule_id in text, rule_id
+    assert "Hannah Okafor (hannah.okafor@northwindclinics.onmicrosoft.com)" in text
+
+
+def test_libreoffice_reads_a_streamed_workbook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large tenant's workbook is streamed (XlsxWriter's constant-memory mode, text stored inline rather than
+    as shared strings): LibreOffice must read it as it reads the demo's."""
+    import auditor.report.render.sheets
+    from auditor.model.resources import DEMO_SNAPSHOT
+    from auditor.model.snapshot_file import load_snapshot
+    from auditor.report.render.xlsx import render_xlsx
+    from auditor.report.reporting import build_report
+
+    monkeypatch.setattr(auditor.report.render.sheets, "IN_MEMORY_ROWS", 0)
+    workbook = tmp_path / "streamed.xlsx"
+    workbook.write_bytes(render_xlsx(build_report(load_snapshot(DEMO_SNAPSHOT), load_rule_pack(None), None)))
+    with zipfile.ZipFile(workbook) as archive:
+        assert "xl/sharedStrings.xml" not in archive.namelist()  # inline strings: the streamed form
+    text = _printed_text(workbook, tmp_path)
     for rule_id in RULE_IDS:
         assert rule_id in text, rule_id
     assert "Hannah Okafor (hannah.okafor@northwindclinics.onmicrosoft.com)" in text

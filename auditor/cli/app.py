@@ -1,6 +1,6 @@
 """The `auditor` command line (DESIGN §6, contract).
 
-Heavy libraries (msgraph-sdk, azure-identity, pandas, openpyxl) are imported inside the commands
+Heavy libraries (msgraph-sdk, azure-identity, pandas, XlsxWriter, Jinja2) are imported inside the commands
 that need them, so `auditor --help` and `auditor rules` start fast.
 """
 
@@ -20,8 +20,8 @@ from auditor.cli.fleet import fleet
 from auditor.cli.fleet_report import fleet_report
 from auditor.cli.options import SIGN_IN_ENVIRONMENT, check_app_id
 from auditor.collect.options import AuthMode, Cloud, LiveOptions
-from auditor.evaluate.rulepack import Severity
 from auditor.model.errors import AuditorError, ExitCode, InputError, remember_environment_secrets, safe_text, worst_exit
+from auditor.model.severity import Severity
 from auditor.model.tenant_text import printable
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ import typer
 
 from auditor.cli import options as opt
 from auditor.collect.options import AuthMode, Cloud, LiveOptions
-from auditor.evaluate.rulepack import Severity
+from auditor.model.severity import Severity
 
 if TYPE_CHECKING:
     from auditor.fleet.outcome import TenantOutcome

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from auditor.collect.options import AuthMode, Cloud
-from auditor.evaluate.rulepack import Severity
 from auditor.model.errors import InputError
+from auditor.model.severity import Severity
 
 if TYPE_CHECKING:
     from auditor.history.store import HistoryStore

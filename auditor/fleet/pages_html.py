@@ -11,15 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 from auditor import __version__
 from auditor.fleet.outcome import TenantOutcome
 from auditor.fleet.summary import VERDICT_ORDER, worst_first
 from auditor.model.errors import EXIT_PRECEDENCE, ExitCode
-from auditor.model.resources import REPORTS_DIR
 from auditor.report.render.common import VERDICTS
+from auditor.report.render.templates import template
 
+FLEET_TEMPLATE = "fleet.html.j2"
 # The report a tenant's row links to: the first of these that was written.
 LINK_ORDER = ("report.html", "report.xlsx", "result.json", "report.junit.xml")
 EXIT_LABELS = {
@@ -70,20 +69,13 @@ def _row(outcome: TenantOutcome) -> FleetRow:
     )
 
 
-def _environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(REPORTS_DIR), autoescape=True, undefined=StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True,
-    )
-
-
 def render_fleet_html(outcomes: Sequence[TenantOutcome], generated_at: datetime | None = None,
                       note: str | None = None) -> str:
     """The page; `note` (a merged fleet's origin) heads it, and rows without a report say "not linked"."""
     moment = generated_at or datetime.now(timezone.utc)
     exits = Counter(outcome.exit_code for outcome in outcomes)
     verdicts = Counter(outcome.audited.verdict if outcome.audited else None for outcome in outcomes)
-    return _environment().get_template("fleet.html.j2").render(
+    return template(FLEET_TEMPLATE).render(
         rows=[_row(outcome) for outcome in worst_first(outcomes)],
         total=len(outcomes),
         failed=sum(outcome.failed for outcome in outcomes),

@@ -1,22 +1,18 @@
 """fleet.xlsx: one row per tenant, worst first, styled and filterable like the tenant workbooks.
 
-Cells are made by the tenant workbook's `cell`: tenant names and errors are stored as text, never as
-a formula, whatever they start with.
+Written by the tenant workbook's sheets: tenant names and errors are stored as text, never as a formula,
+whatever they start with.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from io import BytesIO
+from collections.abc import Sequence
 from typing import Any
-
-from openpyxl import Workbook
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from auditor.fleet.outcome import TenantOutcome
 from auditor.fleet.pages_html import LINK_ORDER
 from auditor.fleet.summary import worst_first
-from auditor.report.render.sheets import BOLD, PLAIN, WRAP, Style, cell, table_sheet
+from auditor.report.render.sheets import BOLD, PLAIN, WRAP, Book, Cell, Style, table_sheet
 
 COLUMNS = (
     ("Name", 28), ("Tenant ID", 38), ("Tenant", 28), ("Verdict", 24), ("Score", 8), ("Pass", 7), ("Fail", 7),
@@ -27,32 +23,26 @@ EXIT_TONES = {0: "pass", 1: "fail", 2: "error", 3: "error", 4: "error"}
 VERDICT_TONES = {"ready": "pass", "blocked": "fail", "unknown": "error"}
 
 
-def _row(ws: WriteOnlyWorksheet, outcome: TenantOutcome) -> list[Any]:
+def _row(outcome: TenantOutcome) -> list[Any]:
     tenant, audited = outcome.tenant, outcome.audited
     summary = audited.summary if audited else None
     verdict = audited.verdict.value if audited else "no verdict"
     linked = next((f"{tenant.folder}/{name}" for name in LINK_ORDER if name in outcome.files), "")
     code = int(outcome.exit_code)
     return [
-        cell(ws, tenant.name or "", BOLD),
-        cell(ws, outcome.tenant_id or "", PLAIN),
-        cell(ws, audited.display_name if audited else "", WRAP),
-        cell(ws, verdict, Style(tone=VERDICT_TONES.get(verdict), bold=True)),
-        cell(ws, summary.score, Style(number_format="0.0")) if summary else None,
+        Cell(tenant.name or "", BOLD),
+        Cell(outcome.tenant_id or "", PLAIN),
+        Cell(audited.display_name if audited else "", WRAP),
+        Cell(verdict, Style(tone=VERDICT_TONES.get(verdict), bold=True)),
+        Cell(summary.score, Style(number_format="0.0")) if summary else None,
         *((summary.passed, summary.fail, summary.error, summary.not_applicable) if summary else (None,) * 4),
-        cell(ws, code, Style(tone=EXIT_TONES[code], bold=True)),
-        cell(ws, outcome.error or "", WRAP),
-        cell(ws, linked, PLAIN),
+        Cell(code, Style(tone=EXIT_TONES[code], bold=True)),
+        Cell(outcome.error or "", WRAP),
+        Cell(linked, PLAIN),
     ]
 
 
 def render_fleet_xlsx(outcomes: Sequence[TenantOutcome]) -> bytes:
-    wb = Workbook(write_only=True)
-
-    def rows(ws: WriteOnlyWorksheet) -> Iterable[list[Any]]:
-        return (_row(ws, outcome) for outcome in worst_first(outcomes))
-
-    table_sheet(wb, "Fleet", COLUMNS, rows, len(outcomes))
-    buffer = BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    book = Book(len(outcomes))
+    table_sheet(book, "Fleet", COLUMNS, map(_row, worst_first(outcomes)), len(outcomes))
+    return book.close()

@@ -30,6 +30,7 @@ from auditor.fleet.outcome import TenantOutcome
 from auditor.fleet.scan import FleetJob, RunHistory, scan_tenant
 from auditor.fleet.tenants_file import TenantRow
 from auditor.model.errors import AuditorError, CollectionError
+from auditor.report.reporting import prepare_renderers
 
 if TYPE_CHECKING:
     from auditor.history.drift import RunState
@@ -188,6 +189,7 @@ def fleet_runner(
     store from `job.history_url` (a connection is never shared across processes)."""
     workers = max(1, min(workers, len(tenants), concurrency))
     slots = -(-concurrency // workers)
+    prepare_renderers(job.formats)  # imports and templates once, inherited by the forked workers
     pool = WorkerPool(job, workers, slots) if workers > 1 else None
 
     def run(on_done: OnDone) -> list[TenantOutcome]:

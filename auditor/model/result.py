@@ -11,20 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 
 from auditor.model.documents import parse_document
 from auditor.model.errors import read_input
+from auditor.model.severity import Severity
 
 RESULT_SCHEMA_VERSION = 1
-
-
-class Severity(str, Enum):
-    INFO = "info"
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return list(Severity).index(self)
 
 
 class Status(str, Enum):

@@ -13,7 +13,7 @@ from auditor.history.drift import Drift
 from auditor.model.result import Result
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GrantRow:
     """One delegated scope granted to the app tenant-wide, or to a leftover (one row per scope)."""
 
@@ -27,7 +27,7 @@ class GrantRow:
     allowed: bool  # within the pack's allowed scopes (Graph) — False also for any other resource
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PerUserGrantRow:
     """One user's own consent to the app (a "Principal" grant): one row per grant, its scopes together."""
 
@@ -38,7 +38,7 @@ class PerUserGrantRow:
     outside_allowed: list[str]  # the scopes not among the pack's allowed Graph scopes (all, on another API)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AppPermissionRow:
     """One application permission (app role assignment) held by the app or a leftover."""
 
@@ -51,7 +51,7 @@ class AppPermissionRow:
     created: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReviewerRow:
     query: str
     kind: str  # user | group | role | unknown
@@ -64,7 +64,7 @@ class ReviewerRow:
     consent_capable_roles: list[str]  # names of those roles
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ConsentRequestRow:
     app: str
     app_id: str
@@ -76,7 +76,7 @@ class ConsentRequestRow:
     overdue: bool  # InProgress and older than the pack's max age
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LeftoverRow:
     display_name: str
     app_id: str
@@ -85,7 +85,7 @@ class LeftoverRow:
     why: str  # "legacy app id" or "name starts with 'HD Meeting'"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceRow:
     """How one Graph source fared during collection."""
 

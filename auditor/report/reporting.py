@@ -95,6 +95,19 @@ def scan_summary(context: ReportContext, out: Path) -> list[str]:
     return lines
 
 
+def prepare_renderers(formats: Sequence[ReportFormat]) -> None:
+    """What every report in `formats` needs once per process, done now: import the libraries of the formats
+    asked for (and only those) and compile their templates. A fleet calls it before its workers are forked,
+    so that they inherit the work instead of each tenant's thread racing to do it."""
+    for fmt in formats:
+        if fmt is ReportFormat.HTML:
+            from auditor.report.render.html import prepare
+
+            prepare()
+        elif fmt is ReportFormat.XLSX:
+            import auditor.report.render.xlsx  # noqa: F401  (XlsxWriter)
+
+
 def render(context: ReportContext, formats: Sequence[ReportFormat]) -> dict[str, bytes]:
     """Render each requested format; nothing is written here."""
     files: dict[str, bytes] = {}

@@ -7,13 +7,11 @@ each renderer (Jinja2 autoescape for HTML, text-typed cells for Excel).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
-
-import pandas as pd
 
 from auditor.evaluate.rulepack import Severity
 from auditor.history.drift import ChangeKind, Drift, RuleChange
@@ -196,11 +194,6 @@ class TableSpec:
     def rows(self, ctx: ReportContext) -> list[Any]:
         return getattr(ctx.tables, self.key)
 
-    def frame(self, rows: Sequence[Any]) -> pd.DataFrame:
-        """The table as a DataFrame of plain Python values (None for missing), one column per header."""
-        data = {column.header: [column.get(row) for row in rows] for column in self.columns}
-        return pd.DataFrame(data, columns=[column.header for column in self.columns], dtype=object)
-
 
 def _attr(name: str) -> Callable[[Any], Value]:
     return lambda row: getattr(row, name)
@@ -328,14 +321,16 @@ def display(value: Value) -> str:
     return str(value)
 
 
-def grant_summary(ctx: ReportContext) -> pd.DataFrame:
+GRANT_SUMMARY_COLUMNS = ("Client", "Resource", "Consent type", "Scope", "Allowed", "Grants")
+
+
+def grant_summary(ctx: ReportContext) -> list[dict[str, Value]]:
     """Grants counted per client, resource, consent type and scope: readable whatever the tenant's size.
+    One record per count, keyed by GRANT_SUMMARY_COLUMNS.
 
     A per-user grant counts once for each of its scopes, as a row of the Grants table would."""
     tables = ctx.tables
     counts = Counter((g.client, g.resource, g.consent_type, g.scope, g.allowed) for g in tables.grants)
     counts.update((g.client, g.resource, "Principal", scope, scope not in g.outside_allowed)
                   for g in tables.per_user_grants for scope in g.scopes)
-    rows = [[*key, count] for key, count in sorted(counts.items())]
-    return pd.DataFrame(rows, columns=["Client", "Resource", "Consent type", "Scope", "Allowed", "Grants"],
-                        dtype=object)
+    return [dict(zip(GRANT_SUMMARY_COLUMNS, (*key, count), strict=True)) for key, count in sorted(counts.items())]

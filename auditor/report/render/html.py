@@ -13,17 +13,16 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from functools import cache
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from auditor.model.resources import REPORTS_DIR
 from auditor.model.result import Finding, Status
 from auditor.report.render.common import (
     CHANGE_LABELS,
+    GRANT_SUMMARY_COLUMNS,
     SEVERITY_ORDER,
     STATUS_LABELS,
     STATUS_ORDER,
@@ -44,6 +43,7 @@ from auditor.report.render.common import (
 from auditor.report.render.paths import awaiting_consent, not_consented_note, path_views
 from auditor.report.render.plain import EVIDENCE_LIST_LIMIT, inline, joined, label
 from auditor.report.render.remediation import Block, remediation_blocks
+from auditor.report.render.templates import template
 from auditor.report.report_model import ReportContext
 
 TABLE_ROW_LIMIT = 200  # rows per tenant table; the workbook has every row
@@ -237,44 +237,44 @@ def table_views(ctx: ReportContext) -> list[TableView]:
 
 
 def grant_summary_view(ctx: ReportContext) -> TableView:
-    frame = grant_summary(ctx)
+    records = grant_summary(ctx)
     rows = [
         [Cell(display(value), "fail" if column == "Allowed" and value is False else None)
          for column, value in record.items()]
-        for record in frame.head(TABLE_ROW_LIMIT).to_dict("records")
+        for record in records[:TABLE_ROW_LIMIT]
     ]
-    return TableView("grant-summary", "Grants at a glance", "", list(frame.columns), rows, len(frame))
+    return TableView("grant-summary", "Grants at a glance", "", list(GRANT_SUMMARY_COLUMNS), rows, len(records))
 
 
 # --- page --------------------------------------------------------------------------------------
 
 
-def when(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+REPORT_TEMPLATE = "report.html.j2"
+
+
+@dataclass(frozen=True)
+class PageAssets:
+    """Our own stylesheet and script, and the script's hash for the Content-Security-Policy."""
+
+    css: Markup
+    script: Markup
+    script_hash: str
 
 
 @cache
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(REPORTS_DIR),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["when"] = when
-    env.filters["thousands"] = lambda number: f"{number:,}"
-    return env
-
-
-@cache
-def _asset(name: str) -> str:
-    return (REPORTS_DIR / name).read_text(encoding="utf-8")
-
-
-def _script_hash(script: str) -> str:
+def page_assets() -> PageAssets:
+    css, script = (REPORTS_DIR / "report.css").read_text(encoding="utf-8"), (REPORTS_DIR / "report.js").read_text(
+        encoding="utf-8")
+    css += (REPORTS_DIR / "report-media.css").read_text(encoding="utf-8")
     digest = hashlib.sha256(script.encode("utf-8")).digest()
-    return "sha256-" + base64.b64encode(digest).decode("ascii")
+    # Our own static assets, not tenant data: the only markup passed unescaped.
+    return PageAssets(Markup(css), Markup(script), "sha256-" + base64.b64encode(digest).decode("ascii"))
+
+
+def prepare() -> None:
+    """Compile the template and read the assets now, once for the process (see `prepare_renderers`)."""
+    template(REPORT_TEMPLATE)
+    page_assets()
 
 
 # Elements whose text must stay as written: our stylesheet and script, the window title, and commands.
@@ -302,9 +302,8 @@ def render_html(ctx: ReportContext) -> str:
     result = ctx.result
     findings = [_finding_view(i, f, ctx) for i, f in enumerate(result.findings)]
     urgent = fix_first(result)
-    script = _asset("report.js")
-    template = _environment().get_template("report.html.j2")
-    return with_break_points(template.render(
+    assets = page_assets()
+    return with_break_points(template(REPORT_TEMPLATE).render(
         ctx=ctx,
         result=result,
         verdict=VERDICTS[result.verdict],
@@ -335,8 +334,7 @@ def render_html(ctx: ReportContext) -> str:
         tables=table_views(ctx),
         grant_summary=grant_summary_view(ctx),
         anchor=anchor,
-        # Our own static assets, not tenant data: the only markup passed unescaped.
-        css=Markup(_asset("report.css") + _asset("report-media.css")),
-        script=Markup(script),
-        script_hash=_script_hash(script),
+        css=assets.css,
+        script=assets.script,
+        script_hash=assets.script_hash,
     ))

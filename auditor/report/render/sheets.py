@@ -1,41 +1,46 @@
-"""Sheets of a write-only openpyxl workbook: styled cells that are always text (never a formula), free of
-secrets and of characters XML cannot hold, within Excel's limits; and tables with a frozen, filterable header
-that continue on numbered sheets ("Grants", "Grants (2)", …) when longer than a sheet holds."""
+"""Sheets of an XlsxWriter workbook, rows written in order (a large one streams them in constant-memory mode):
+styled cells whose text is always text (never a formula), free of secrets and of characters XML cannot hold,
+within Excel's limits; and tables with a frozen, filterable header that continue on numbered sheets
+("Grants", "Grants (2)", …) when longer than a sheet holds."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
-from copy import copy
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-from weakref import WeakKeyDictionary
+from datetime import datetime
+from io import BytesIO
+from typing import Any, NamedTuple
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.styles.cell_style import StyleArray
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 from auditor.model.errors import redact
 from auditor.report.render.common import display
 
-# Characters XML 1.0 cannot hold (openpyxl raises IllegalCharacterError on most of them).
+# Characters XML 1.0 cannot hold.
 ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Text that Excel, or a spreadsheet importing it, could take for a formula or a DDE command.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+SPECIAL_STARTS = (*FORMULA_PREFIXES, "<r>")  # text that needs more than a plain string cell (see Sheet._text)
 MAX_CELL_TEXT = 32_767  # Excel's limit, in UTF-16 code units (an emoji takes two)
 TRUNCATED = "… truncated — full text in result.json"
 MAX_SHEET_ROWS = 1_048_576  # Excel's limit, the header row included
 
 NAVY = "1F3864"
 NOTE_RED = "C00000"
-FONT = "Calibri"  # the workbook default: a Font without a name falls back to another face elsewhere
 # Status fills (pass green, fail red, error orange, n/a grey) with a readable text colour on each.
 TONE_FILLS = {"pass": "C6EFCE", "fail": "FFC7CE", "error": "F8CBAD", "not_applicable": "E7E6E6"}
 TONE_FONTS = {"pass": "006100", "fail": "9C0006", "error": "833C0B", "not_applicable": "3A3A3A"}
+VERTICAL = {"top": "top", "center": "vcenter"}
+# The writer only ever gets typed calls (write_string, write_number, …); these also keep its generic
+# `write` from ever turning text into a formula, a number or a link.
+WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+# Up to this many rows in its longest table, a workbook is built in memory; longer, it streams (constant-memory
+# mode: each sheet's rows go to a temporary file as they are written). Streaming costs ~24 temporary files per
+# workbook, ~70 ms to delete on this project's disks: most of a small tenant's workbook.
+IN_MEMORY_ROWS = 5_000
 
 
 @dataclass(frozen=True)
@@ -50,35 +55,39 @@ class Style:
     vertical: str = "top"
     fill: str | None = None  # a background colour, when there is no tone
 
-    def apply(self, out: WriteOnlyCell) -> WriteOnlyCell:
-        """Style the cell; its font, fill and alignment are looked up once per workbook and then shared."""
-        styles = _STYLE_ARRAYS.setdefault(out.parent.parent, {})
-        if self not in styles:
-            styles[self] = self._build(WriteOnlyCell(out.parent))._style
-        out._style = copy(styles[self])
-        return out
-
-    def _build(self, out: WriteOnlyCell) -> WriteOnlyCell:
+    def properties(self, quote: bool) -> dict[str, Any]:
+        """XlsxWriter format properties; `quote`: Excel keeps formula-like text as text when the cell is edited."""
         colour = TONE_FONTS[self.tone] if self.tone else self.colour
         fill = TONE_FILLS[self.tone] if self.tone else self.fill
-        if fill:
-            out.fill = PatternFill("solid", fgColor=fill)
-        if self.bold or colour or self.size:
-            out.font = Font(name=FONT, bold=self.bold, color=colour, size=self.size or 11)
-        out.alignment = Alignment(vertical=self.vertical, horizontal=self.horizontal, wrap_text=self.wrap)
-        if self.number_format:
-            out.number_format = self.number_format
-        return out
-
-
-# Per workbook, each Style's indexes into the workbook's font, fill, alignment and number format tables.
-_STYLE_ARRAYS: WeakKeyDictionary[Workbook, dict[Style, StyleArray]] = WeakKeyDictionary()
+        wanted = {
+            "valign": VERTICAL[self.vertical], "align": self.horizontal, "text_wrap": self.wrap, "bold": self.bold,
+            "font_color": colour and f"#{colour}", "font_size": self.size, "num_format": self.number_format,
+            "pattern": 1 if fill else None, "bg_color": fill and f"#{fill}", "quote_prefix": quote,
+        }
+        return {key: value for key, value in wanted.items() if value}
 
 
 PLAIN = Style()
 WRAP = Style(wrap=True)
 BOLD = Style(bold=True)
+LINK = Style(wrap=True, colour="0563C1")
 HEADER = Style(bold=True, colour="FFFFFF", fill=NAVY, wrap=True, vertical="center")
+DATE_FORMAT = "yyyy-mm-dd hh:mm"
+DATE = Style(number_format=DATE_FORMAT)
+
+
+class Cell(NamedTuple):
+    """A value with a style, and a link (an http(s) URL that `safe_url` let through). A row may also hold
+    plain values: text, numbers, yes/no, lists (one item per line), dates, or None for an empty cell."""
+
+    value: Any
+    style: Style | None = None
+    url: str | None = None
+
+
+def link(text: str, url: str | None) -> Cell:
+    """A cell that opens `url`, showing `text`."""
+    return Cell(text, LINK if url else WRAP, url)
 
 
 def clean(text: str) -> str:
@@ -99,74 +108,109 @@ def fit_cell(text: str) -> str:
     return keep.decode("utf-16-le") + TRUNCATED
 
 
-def cell(ws: WriteOnlyWorksheet, value: Any, style: Style | None = None) -> Any:
-    """A value for `ws.append`: a string is always text, never a formula; unstyled safe values stay plain
-    (much faster for large tables)."""
-    if isinstance(value, list):
-        value = "\n".join(str(item) for item in value)
-    elif isinstance(value, bool):
-        value = display(value)
-    if isinstance(value, str):
-        value = clean(value)
-        risky = value.startswith(FORMULA_PREFIXES)
-        if style is None and not risky:
-            return value
-        out = (style or PLAIN).apply(WriteOnlyCell(ws, value))
-        out.data_type = "s"  # openpyxl would store "=..." as a formula
-        out.quotePrefix = risky  # and Excel keeps it text when someone edits the cell
-        return out
-    return value if style is None else style.apply(WriteOnlyCell(ws, value))
-
-
-LINK = Style(wrap=True, colour="0563C1")
-
-
-def link(ws: WriteOnlyWorksheet, text: str, url: str | None) -> Any:
-    """A cell that opens `url` (an http(s) link that `safe_url` let through), showing `text`."""
-    out = cell(ws, text, LINK if url else WRAP)
-    if url:
-        out.hyperlink = url
-    return out
-
-
-def header_cells(ws: WriteOnlyWorksheet, headers: Sequence[str]) -> list[WriteOnlyCell]:
-    return [cell(ws, text, HEADER) for text in headers]
-
-
-RowMaker = Callable[[WriteOnlyWorksheet], Iterable[list[Any]]]
 LINE_HEIGHT = 15  # points per line of 11-point text
 MAX_ROW_HEIGHT = 409  # Excel's limit, in points
 
 
-def wrapped_lines(value: Any, width: float) -> int:
+def wrapped_lines(text: str, width: float) -> int:
     """Lines a wrapped cell takes: a column `width` holds about `width` characters of 11-point Calibri."""
     per_line = max(1, int(width))
-    return sum(max(1, -(-len(line) // per_line)) for line in str(value).split("\n"))
+    return sum(max(1, -(-len(line) // per_line)) for line in text.split("\n"))
 
 
-def append_row(ws: WriteOnlyWorksheet, number: int, row: list[Any], widths: Sequence[float]) -> None:
-    """Append row `number`, tall enough for its wrapped text (openpyxl cannot ask Excel to fit it)."""
-    lines = max(
-        (wrapped_lines(c.value, width) for c, width in zip(row, widths, strict=False)
-         if isinstance(c, Cell) and c.value is not None and c.alignment.wrap_text),
-        default=1,
-    )
-    if lines > 1:
-        ws.row_dimensions[number].height = min(LINE_HEIGHT * lines, MAX_ROW_HEIGHT)
-    ws.append(row)
+class Book:
+    """A workbook being written, with each style's format built once (XlsxWriter formats belong to one workbook)."""
+
+    def __init__(self, rows: int) -> None:
+        """`rows`: how many rows its longest table has."""
+        self._out = BytesIO()
+        mode = {"in_memory": True} if rows <= IN_MEMORY_ROWS else {"constant_memory": True}
+        self.workbook = xlsxwriter.Workbook(self._out, {**WORKBOOK_OPTIONS, **mode})
+        self._formats: dict[tuple[Style, bool], Format] = {}
+
+    def format(self, style: Style | None, quote: bool = False) -> Format | None:
+        if style is None and not quote:
+            return None
+        key = (style or PLAIN, quote)
+        if key not in self._formats:
+            self._formats[key] = self.workbook.add_format(key[0].properties(quote))
+        return self._formats[key]
+
+    def sheet(self, title: str, widths: Sequence[float]) -> Sheet:
+        return Sheet(self, self.workbook.add_worksheet(title), widths)
+
+    def close(self) -> bytes:
+        self.workbook.close()
+        return self._out.getvalue()
 
 
-def sheet(wb: Workbook, title: str, widths: Sequence[float]) -> WriteOnlyWorksheet:
-    ws = wb.create_sheet(title)
-    for index, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = width
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = "9"  # A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.print_options.gridLines = True
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    return ws
+class Sheet:
+    """A worksheet written row after row, set up to print landscape on A4, as wide as one page."""
+
+    def __init__(self, book: Book, ws: Worksheet, widths: Sequence[float]) -> None:
+        self.book, self.ws, self.widths = book, ws, list(widths)
+        self.rows = 0  # rows written so far
+        for index, width in enumerate(widths):
+            ws.set_column(index, index, width)
+        ws.set_landscape()
+        ws.set_paper(9)  # A4
+        ws.fit_to_pages(1, 0)  # one page wide, as many down as it takes
+        ws.hide_gridlines(0)  # gridlines shown, and printed
+
+    def append(self, values: Sequence[Any]) -> None:
+        """Write the next row, tall enough for its wrapped text (Excel does not fit rows written by a program)."""
+        row, lines = self.rows, 1
+        for column, value in enumerate(values):
+            if type(value) is str:  # most cells of a large table: plain, unstyled text
+                value = clean(value)
+                if not value.startswith(SPECIAL_STARTS):
+                    self.ws.write_string(row, column, value)
+                    continue
+            text = self._write(row, column, value)
+            if text and ("\n" in text or len(text) > self._width(column)):
+                lines = max(lines, wrapped_lines(text, self._width(column)))
+        if lines > 1:
+            self.ws.set_row(row, min(LINE_HEIGHT * lines, MAX_ROW_HEIGHT))
+        self.rows += 1
+
+    def _width(self, column: int) -> float:
+        return self.widths[column] if column < len(self.widths) else 8.43
+
+    def _write(self, row: int, column: int, value: Any) -> str | None:
+        """Write one cell; returns its text when the cell wraps (its row's height depends on it)."""
+        style = url = None
+        if type(value) is Cell:
+            value, style, url = value
+        if isinstance(value, str):
+            return self._text(row, column, value, style, url)
+        if isinstance(value, list):
+            return self._text(row, column, "\n".join(str(item) for item in value), style, url)
+        if isinstance(value, bool):
+            return self._text(row, column, display(value), style, url)
+        fmt = self.book.format(style)
+        if value is None:
+            self.ws.write_blank(row, column, None, fmt)
+        elif isinstance(value, datetime):
+            self.ws.write_datetime(row, column, value, fmt or self.book.format(DATE))
+        else:
+            self.ws.write_number(row, column, value, fmt)
+        return None
+
+    def _text(self, row: int, column: int, value: str, style: Style | None, url: str | None) -> str | None:
+        value = clean(value)
+        risky = value.startswith(FORMULA_PREFIXES)  # stored as text, and quoted for Excel's editor
+        fmt = self.book.format(style, risky)
+        if value.startswith("<r>") and value.endswith("</r>"):
+            # XlsxWriter would copy this text into the file as XML (it takes it for a rich string of its own):
+            # written as plain runs, it is escaped like any other text.
+            self.ws.write_rich_string(row, column, value[:1], value[1:2], value[2:], *([fmt] if fmt else []))
+        elif not (url and self.ws.write_url(row, column, url, fmt, value) == 0):
+            self.ws.write_string(row, column, value, fmt)  # also when the URL is longer than Excel's limit
+        return value if style is not None and style.wrap else None
+
+
+def header_cells(headers: Iterable[str]) -> list[Cell]:
+    return [Cell(text, HEADER) for text in headers]
 
 
 def part_title(title: str, part: int) -> str:
@@ -176,37 +220,34 @@ def part_title(title: str, part: int) -> str:
 
 
 def table_sheet(
-    wb: Workbook, title: str, columns: Sequence[tuple[str, int]], make_rows: RowMaker, total: int
-) -> tuple[WriteOnlyWorksheet, int]:
+    book: Book, title: str, columns: Sequence[tuple[str, float]], rows: Iterable[Sequence[Any]], total: int
+) -> tuple[Sheet, int]:
     """A table of `total` rows on sheets with a styled, frozen, filterable header row: one sheet, or as many
     as Excel's row limit needs ("Grants", "Grants (2)", …, the first saying so beside its header). Returns
     the first sheet and the number of data rows."""
     per_sheet = MAX_SHEET_ROWS - 1
     parts = max(1, -(-total // per_sheet))
     note = f"{total:,} rows: continued on sheets {part_title(title, 2)} to {part_title(title, parts)}"
-    first = ws = _table_part(wb, title, columns, note if parts > 1 else None)
-    count = on_sheet = 0
-    for row in make_rows(first):
-        if on_sheet == per_sheet:
-            _close_part(ws, columns, on_sheet)
-            ws, on_sheet = _table_part(wb, part_title(title, count // per_sheet + 1), columns), 0
+    first = sheet = _table_part(book, title, columns, note if parts > 1 else None)
+    count = 0
+    for row in rows:
+        if sheet.rows > per_sheet:
+            _close_part(sheet, columns)
+            sheet = _table_part(book, part_title(title, count // per_sheet + 1), columns)
         count += 1
-        on_sheet += 1
-        append_row(ws, on_sheet + 1, row, [width for _, width in columns])
-    _close_part(ws, columns, on_sheet)
+        sheet.append(row)
+    _close_part(sheet, columns)
     return first, count
 
 
-def _table_part(
-    wb: Workbook, title: str, columns: Sequence[tuple[str, int]], note: str | None = None
-) -> WriteOnlyWorksheet:
-    ws = sheet(wb, title, [width for _, width in columns])
-    ws.freeze_panes = "A2"
-    ws.print_title_rows = "1:1"
-    extra = [cell(ws, note, Style(bold=True, colour=NOTE_RED))] if note else []
-    ws.append([*header_cells(ws, [header for header, _ in columns]), *extra])
-    return ws
+def _table_part(book: Book, title: str, columns: Sequence[tuple[str, float]], note: str | None = None) -> Sheet:
+    sheet = book.sheet(title, [width for _, width in columns])
+    sheet.ws.freeze_panes(1, 0)
+    sheet.ws.repeat_rows(0)  # the header row prints on every page
+    extra = [Cell(note, Style(bold=True, colour=NOTE_RED))] if note else []
+    sheet.append([*header_cells(header for header, _ in columns), *extra])
+    return sheet
 
 
-def _close_part(ws: WriteOnlyWorksheet, columns: Sequence[tuple[str, int]], rows: int) -> None:
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{rows + 1}"
+def _close_part(sheet: Sheet, columns: Sequence[tuple[str, float]]) -> None:
+    sheet.ws.autofilter(0, 0, sheet.rows - 1, len(columns) - 1)
