@@ -83,6 +83,14 @@ def test_several_values_repeat_the_line_and_choices_are_explained() -> None:
     assert fill("no placeholders", {}) == "no placeholders"
 
 
+def test_a_line_repeats_for_at_most_25_values_and_counts_the_rest() -> None:
+    filled = fill("DELETE /grants/{grantId}", {"grantId": [f"g{n}" for n in range(100_000)]})
+    lines = filled.splitlines()
+    assert lines[:25] == [f"DELETE /grants/g{n}" for n in range(25)]
+    assert lines[25:] == ["# and the same for 99975 more {grantId} values: every one is in the snapshot and in the "
+                          "Excel report's tables"]
+
+
 def test_national_cloud_hosts_survive_filling() -> None:
     tenant = Tenant()
     data = tenant.build().model_dump(mode="json")

@@ -28,6 +28,9 @@ CHOICES = {
 }
 
 Values = dict[str, list[str]]
+# A line is repeated for at most this many values; the rest are counted (a tenant with 100,000 per-user
+# grants would otherwise get a 100,000-line remediation in every report).
+MAX_REPEATED = 25
 
 
 @lru_cache(maxsize=256)
@@ -50,11 +53,15 @@ def fill(text_: str, values: Mapping[str, Sequence[str]]) -> str:
         known = [name for name in names if values.get(name)]
         left.update((name, None) for name in names if name in CHOICES and not values.get(name))
         several = next((name for name in known if len(values[name]) > 1), None)
-        for value in values[several] if several else [""]:
+        for value in values[several][:MAX_REPEATED] if several else [""]:
             filled = line.replace(f"{{{several}}}", value) if several else line
             for name in known:
                 filled = filled.replace(f"{{{name}}}", values[name][0])
             lines.append(filled)
+        if several and len(values[several]) > MAX_REPEATED:
+            more = len(values[several]) - MAX_REPEATED
+            lines.append(f"# and the same for {more} more {{{several}}} values: every one is in the snapshot "
+                         "and in the Excel report's tables")
     result = "\n".join(lines)
     if left:
         result += "\n\nTo choose: " + "; ".join(f"{{{name}}} is {CHOICES[name]}" for name in left) + "."
