@@ -344,3 +344,29 @@ def test_the_kubernetes_example_scans_index_plus_one_of_completions(
     args = (tmp_path / "args").read_text().splitlines()
     assert args[:2] == ["fleet", "/etc/auditor/tenants.csv"]
     assert args[args.index("--shard") + 1] == f"{index + 1}/{spec['completions']}"
+
+
+def test_two_rows_checking_two_apps_in_one_tenant_stay_two_rows_when_merged(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sharding doc's own case: one tenant_id, two app ids. Each row is its own fleet row in the history,
+    so the merged fleet equals the unsharded one (it had kept only the later row of the two)."""
+    server = fake_graph(scenarios.fully_consented())
+    other_app = "0f9e8d7c-6b5a-4c3d-9e2f-1a0b9c8d7e6f"
+    rows = [token_row("Contoso HDM", server, "AUDITOR_ACCESS_TOKEN", tenant_id="contoso.onmicrosoft.com",
+                      app_id=HDM_APP_ID),
+            token_row("Contoso other app", server, "AUDITOR_ACCESS_TOKEN", tenant_id="contoso.onmicrosoft.com",
+                      app_id=other_app)]
+    tenants = write_tenants(tmp_path / "tenants.csv", rows)
+    history = str(tmp_path / "history.db")
+
+    run = cli("fleet", str(tenants), "--out", str(tmp_path / "whole"), "--format", "json", "--quiet",
+              "--history", history)
+    report = cli("fleet-report", "--history", history, "--out", str(tmp_path / "merged"))
+
+    assert run.code in (0, 1), run.stderr
+    whole = fleet_json(tmp_path / "whole")
+    assert [(t["name"], t["verdict"]) for t in whole["tenants"]] == [("Contoso HDM", "ready"),
+                                                                     ("Contoso other app", "blocked")]
+    assert report.code == run.code, report.stderr
+    assert fleet_json(tmp_path / "merged") == whole

@@ -26,10 +26,16 @@ if TYPE_CHECKING:
     from auditor.history.store import HistoryStore
 
 
+def record_key(tenant: TenantRow) -> str:
+    """Which fleet row a record is the latest of: the tenant (its shard key) and the app checked in it, so
+    that two rows checking two app ids in one tenant stay two rows of the merged fleet."""
+    return key_digest(f"{shard_key(tenant)}|app:{(tenant.app_id or '').lower()}").hex()
+
+
 def _record(outcome: TenantOutcome, shard: Shard, started_at: datetime) -> FleetRecord:
     tenant, audited = outcome.tenant, outcome.audited
     return FleetRecord(
-        key=key_digest(shard_key(tenant)).hex(), started_at=started_at, shard=str(shard), row=tenant.row,
+        key=record_key(tenant), started_at=started_at, shard=str(shard), row=tenant.row,
         name=tenant.name, row_tenant_id=tenant.tenant_id, folder=tenant.folder, exit_code=int(outcome.exit_code),
         error=outcome.error,
         audited=AuditedRecord(audited.tenant_id, audited.display_name, audited.verdict, audited.summary.summary())
