@@ -187,3 +187,39 @@ def test_a_fleet_tenant_whose_run_cannot_be_stored_is_exit_4_and_keeps_its_repor
     assert tenant["error"] == (f"history {history}: cannot store the run (locked by another process; "
                                "gave up after 0.3 s)")
     assert (tmp_path / "fleet" / "fabrikam" / "result.json").is_file()
+
+
+def test_a_fleet_tenant_whose_history_is_locked_throughout_is_written_and_exit_4(
+    cli: Cli, fake_graph: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Locked while the tenant reads its previous run and while it stores its own: the tenant's reports are
+    still written (without changes since the last run, which it says), exit 4 — not exit 2, which would
+    claim that nothing was written."""
+    from tests.fakegraph import scenarios
+
+    server = fake_graph(scenarios.fully_consented())
+    tenants = tmp_path / "tenants.csv"
+    tenants.write_text(f"name,graph_url,auth\nfabrikam,{server.base_url},token\n")
+    history = str(tmp_path / "history.db")
+    store = auditor.history.store.HistoryStore
+    real_latest, real_record = store.latest, store.record
+
+    def locked_latest(self: Any, tenant_id: str, count: int = 1) -> Any:
+        with _held_lock(history):
+            return real_latest(self, tenant_id, count)
+
+    def locked_record(self: Any, result: Any) -> int:
+        with _held_lock(history):
+            return real_record(self, result)
+
+    monkeypatch.setattr(auditor.history.store, "LOCK_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(store, "latest", locked_latest)
+    monkeypatch.setattr(store, "record", locked_record)
+    run = cli("fleet", str(tenants), "--out", str(tmp_path / "fleet"), "--history", history, "--quiet")
+
+    assert run.code == 4, run.stderr
+    [tenant] = json.loads((tmp_path / "fleet" / "fleet.json").read_text())["tenants"]
+    assert (tenant["exit_code"], tenant["verdict"]) == (4, "ready")
+    assert tenant["error"].startswith("previous run not read, so no changes are shown (history ")
+    assert "cannot store the run (locked by another process; gave up after 0.3 s)" in tenant["error"]
+    assert (tmp_path / "fleet" / "fabrikam" / "result.json").is_file()

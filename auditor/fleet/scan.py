@@ -79,13 +79,25 @@ async def scan_tenant(tenant: TenantRow, job: FleetJob, history: RunHistory | No
     return await _report(tenant, snapshot, job, history)
 
 
+def _previous_run(history: RunHistory | None, tenant_id: str) -> tuple[RunState | None, str | None]:
+    """The tenant's previous run for "changes since"; a history that cannot be read now (locked, gone away)
+    costs the report its changes, not its findings: the tenant is still scanned and written, with a note."""
+    if history is None:
+        return None, None
+    try:
+        runs = history.latest(tenant_id)
+    except AuditorError as exc:
+        return None, f"previous run not read, so no changes are shown ({exc})"
+    return (runs[-1] if runs else None), None
+
+
 async def _report(tenant: TenantRow, snapshot: Snapshot, job: FleetJob, history: RunHistory | None) -> TenantOutcome:
     """Evaluate the tenant's snapshot, write its reports as one set (in a thread: waiting for the disk to
     sync them must not stall the other tenants' collection), record the run."""
+    previous, unread = _previous_run(history, snapshot.tenant.id)
     try:
-        previous = history.latest(snapshot.tenant.id) if history else []
         context = build_report(snapshot, job.pack, tenant.app_id, job.branding, acceptances=job.acceptances,
-                               previous=previous[-1] if previous else None)
+                               previous=previous)
         files = render(context, job.formats)
     except AuditorError as exc:
         return TenantOutcome(tenant, exc.exit_code, error=str(exc))
@@ -99,7 +111,7 @@ async def _report(tenant: TenantRow, snapshot: Snapshot, job: FleetJob, history:
     except AuditorError as exc:
         return TenantOutcome(tenant, exc.exit_code, audited, str(exc))
     code = run_exit_code(result, job.fail_on)
-    note = incomplete_note(context) if code is ExitCode.INCOMPLETE else None
+    note = "; ".join(filter(None, (incomplete_note(context) if code is ExitCode.INCOMPLETE else None, unread))) or None
     try:
         if history:
             history.record(result)
