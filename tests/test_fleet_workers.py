@@ -95,3 +95,35 @@ def test_a_worker_that_cannot_open_the_history_writes_reports_and_says_why_each_
         assert (row["verdict"], row["exit_code"]) == ("ready", ExitCode.NOT_RECORDED)
         assert "run not recorded: history db.sqlite: database is locked" in row["error"]
         assert (tmp_path / "out" / row["name"] / "result.json").is_file()
+
+
+def test_sigterm_to_the_fleet_stops_its_workers_too(fake_graph: StartGraph, tmp_path: Path) -> None:
+    """A supervisor (systemd, Kubernetes, `kill`) signals only the main process: its workers must stop with
+    it rather than go on scanning as orphans."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    server = fake_graph(scenarios.fully_consented(), token=TOKEN, latency=0.2)
+    tenants = write_tenants(tmp_path / "t.csv", [{"name": f"t{n}", "graph_url": server.base_url} for n in range(200)])
+    auditor = Path(sys.executable).with_name("auditor")
+    fleet = subprocess.Popen([str(auditor), "fleet", str(tenants), "--out", str(tmp_path / "out"), "--auth", "token",
+                              "--format", "json", "--workers", "2", "--quiet"],
+                             env={**os.environ, "AUDITOR_ACCESS_TOKEN": TOKEN}, stderr=subprocess.PIPE)
+    children = Path(f"/proc/{fleet.pid}/task/{fleet.pid}/children")
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "out").is_dir() or len(children.read_text().split()) < 2:  # workers at work
+        assert time.monotonic() < deadline and fleet.poll() is None, "the fleet never started its workers"
+        time.sleep(0.05)
+    workers = [int(pid) for pid in children.read_text().split()]
+
+    fleet.send_signal(signal.SIGTERM)
+    _, stderr = fleet.communicate(timeout=30)
+
+    assert fleet.returncode == 128 + signal.SIGTERM, stderr
+    assert b"Traceback" not in stderr
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers):
+        assert time.monotonic() < deadline, "workers outlived the fleet"
+        time.sleep(0.05)

@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -90,7 +91,7 @@ class _HistoryLost:
         raise HistoryNotRecorded(f"run not recorded: {self._why}")
 
 
-def _worker(job: FleetJob, slots: int, tasks: Any, results: Connection, sending: Any) -> None:
+def _worker(job: FleetJob, slots: int, tasks: Any, results: Connection, sending: Any, parent: int) -> None:
     """A worker process: tenants from `tasks` until a None, outcomes sent on `results` as (index, outcome).
     Anything unforeseen ends it quietly (exit 70): the parent reports the tenants it held, never a traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
@@ -98,6 +99,8 @@ def _worker(job: FleetJob, slots: int, tasks: Any, results: Connection, sending:
         history = _open_history(job.history_url)
 
         async def take() -> Item | None:
+            if os.getppid() != parent:  # the parent was killed outright: start no further tenant
+                return None
             item: Item | None = await asyncio.to_thread(tasks.get)
             return item
 
@@ -138,8 +141,8 @@ class WorkerPool:
         # spawned worker rebuilds it from its name.
         self._sending = context.Lock()
         self.processes: list[BaseProcess] = [
-            context.Process(target=_worker, args=(job, slots, self.tasks, self._sending_end, self._sending),
-                            name=f"auditor-worker-{n}", daemon=True)
+            context.Process(target=_worker, name=f"auditor-worker-{n}", daemon=True,
+                            args=(job, slots, self.tasks, self._sending_end, self._sending, os.getpid()))
             for n in range(workers)
         ]
         self._slots = slots
@@ -191,6 +194,8 @@ def fleet_runner(
     slots = -(-concurrency // workers)
     prepare_renderers(job.formats)  # imports and templates once, inherited by the forked workers
     pool = WorkerPool(job, workers, slots) if workers > 1 else None
+    main_thread = threading.current_thread() is threading.main_thread()  # where Python lets signals be handled
+    terminated = signal.signal(signal.SIGTERM, _exit_on_sigterm) if pool and main_thread else None
 
     def run(on_done: OnDone) -> list[TenantOutcome]:
         outcomes: dict[int, TenantOutcome] = {}
@@ -210,3 +215,10 @@ def fleet_runner(
     finally:
         if pool:
             pool.close()
+        if terminated is not None:
+            signal.signal(signal.SIGTERM, terminated)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (a supervisor, `kill`) ends the fleet as Ctrl-C does: the workers are stopped, not orphaned."""
+    raise SystemExit(128 + signum)
