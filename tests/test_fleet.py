@@ -165,8 +165,18 @@ def test_fleet_xlsx_has_one_row_per_tenant_worst_first(mixed_fleet: tuple[Run, P
 def test_failed_tenants_are_named_on_stderr(mixed_fleet: tuple[Run, Path]) -> None:
     run, _ = mixed_fleet
     lines = run.stderr.strip().splitlines()
-    assert lines[0].startswith("Fleet of 7 tenants: 3 incomplete, 4 findings.")
+    assert lines[0].startswith("Fleet of 7 tenants: 3 incomplete (exit 3), 4 with failed findings (exit 1).")
     assert sorted(line.split(":")[0].strip() for line in lines[1:]) == ["Badtoken", "Down", "Forbidden"]
+
+
+def test_quiet_fleet_still_names_failed_tenants(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scheduled job runs with --quiet: the summary line goes, why a tenant failed does not."""
+    monkeypatch.setenv("AUDITOR_ACCESS_TOKEN", "fake-token-of-a-tenant-that-is-down")
+    tenants = write_tenants(tmp_path / "t.csv", [token_row("Down", unused_local_url(), "AUDITOR_ACCESS_TOKEN")])
+    run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--auth", "token", "--quiet")
+    assert run.code == ExitCode.INCOMPLETE
+    [line] = run.stderr.strip().splitlines()
+    assert line.startswith("Down: exit 3: ") and "refused the connection" in line
 
 
 # --- exit codes ----------------------------------------------------------------------------------------

@@ -102,8 +102,8 @@ def fleet(
 
             outcomes = record_fleet(store, outcomes, part, started)
     write_fleet_files(out, outcomes)
-    if not quiet:
-        print_summary(outcomes, out, f" (shard {part}, of {len(every_row)} in the file)" if part != WHOLE else "")
+    print_summary(outcomes, out, f" (shard {part}, of {len(every_row)} in the file)" if part != WHOLE else "",
+                  quiet=quiet)
     raise typer.Exit(int(worst_exit(outcome.exit_code for outcome in outcomes)))
 
 
@@ -122,15 +122,21 @@ def write_fleet_files(out: Path, outcomes: list[TenantOutcome], note: str | None
     write_all(out, files)  # beside the tenant folders, which have their own manifests
 
 
-def print_summary(outcomes: list[TenantOutcome], out: Path, shard: str = "") -> None:
-    from auditor.fleet.pages_html import EXIT_LABELS
+# How the one-line summary counts tenants by exit code.
+_COUNTED_AS = {0: "passed", 1: "with failed findings", 3: "incomplete", 4: "not in the history", 2: "input errors"}
+
+
+def print_summary(outcomes: list[TenantOutcome], out: Path, shard: str = "", *, quiet: bool = False) -> None:
+    """On stderr: a line counting the tenants by exit code (not with `quiet`), then one line per tenant that
+    has an error or a note — always: a scheduled job run with --quiet must still say why it failed."""
     from auditor.model.errors import EXIT_PRECEDENCE
 
-    codes = Counter(outcome.exit_code for outcome in outcomes)
-    counts = ", ".join(f"{codes[code]} {EXIT_LABELS[code][0].lower()}" for code in reversed(EXIT_PRECEDENCE)
-                       if codes[code])
-    typer.echo(f"Fleet of {len(outcomes)} tenants{shard}: {counts or 'none to scan'}. Overview in {out}/fleet.html",
-               err=True)
+    if not quiet:
+        codes = Counter(int(outcome.exit_code) for outcome in outcomes)
+        worst_first = [int(code) for code in reversed(EXIT_PRECEDENCE)]
+        counts = ", ".join(f"{codes[code]} {_COUNTED_AS[code]} (exit {code})" for code in worst_first if codes[code])
+        typer.echo(f"Fleet of {len(outcomes)} tenants{shard}: {counts or 'none to scan'}. Overview in "
+                   f"{out}/fleet.html", err=True)
     for outcome in outcomes:
         if outcome.error:  # folder names are reduced to safe characters; errors are one printable line
             typer.echo(f"  {outcome.tenant.folder}: exit {int(outcome.exit_code)}: {outcome.error}", err=True)

@@ -48,6 +48,5 @@ def fleet_report(
     span = timedelta(hours=stale_after) if stale_after is not None else None
     outcomes = merged_outcomes(records, label, datetime.now(timezone.utc), span)
     write_fleet_files(out, outcomes, merged_note(records, label))
-    if not quiet:
-        print_summary(outcomes, out)
+    print_summary(outcomes, out, quiet=quiet)
     raise typer.Exit(int(worst_exit(outcome.exit_code for outcome in outcomes)))

@@ -117,7 +117,8 @@ Deadline = Annotated[
     typer.Option("--deadline", min=0.1, metavar="SECONDS", rich_help_panel=LIVE,
                  help="Longest time for a tenant's whole collection; what is not read by then is 'error'."),
 ]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display and no summary line (errors "
+                                                   "are still shown).")]
 Verbose = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="Log each request to Graph (method, URL, headers; Authorization "
