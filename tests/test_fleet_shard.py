@@ -102,7 +102,7 @@ def test_shards_are_balanced() -> None:
     assert all(900 <= size <= 1100 for size in sizes), sizes
 
 
-@pytest.mark.parametrize("text", ["0/3", "4/3", "x", "1/0", "", "1/3/5", "-1/3", "1.5/3", "3"])
+@pytest.mark.parametrize("text", ["0/3", "4/3", "x", "1/0", "", "1/3/5", "-1/3", "1.5/3", "3", "\uff12/3", "1/\u0663"])
 def test_bad_shards_are_refused(text: str) -> None:
     with pytest.raises(InputError, match=r"^--shard "):
         parse_shard(text)

@@ -31,8 +31,9 @@ def fleet(
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Tenants scanned at once, "
                                               "over all workers.")] = 8,
     workers: Annotated[int | None, typer.Option("--workers", min=1, max=256, help="Worker processes, each "
-                                                "running its share of the tenants on one event loop. "
-                                                "[default: the cores available]", show_default=False)] = None,
+                                                "running its share of the tenants on one event loop (never "
+                                                "more than --concurrency or the tenants). [default: the "
+                                                "cores available]", show_default=False)] = None,
     formats: opt.Formats = opt.DEFAULT_FORMATS,
     fail_on: opt.FailOn = Severity.HIGH,
     rules: opt.Rules = None,

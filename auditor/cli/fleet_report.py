@@ -17,7 +17,7 @@ def fleet_report(
                                       show_default=False)],
     history: opt.History = None,
     stale_after: Annotated[float | None, typer.Option(
-        "--stale-after", min=0.01, metavar="HOURS", show_default=False,
+        "--stale-after", min=0.01, max=876_000, metavar="HOURS", show_default=False,  # 100 years at most
         help="A tenant whose latest fleet run started longer ago is reported incomplete (exit 3 at least), "
         "with when it was scanned.")] = None,
     quiet: opt.Quiet = False,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from auditor.fleet.tenants_file import TenantRow
 from auditor.model.errors import InputError
 
-_SHARD = re.compile(r"^\s*(\d{1,6})\s*/\s*(\d{1,6})\s*$")
+_SHARD = re.compile(r"^\s*(\d{1,6})\s*/\s*(\d{1,6})\s*$", re.ASCII)  # 0-9 only, not other scripts' digits
 
 
 @dataclass(frozen=True)
