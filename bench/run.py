@@ -59,15 +59,14 @@ FULL = Mode(repeats=3, fleet_size=500, large=LargeShape(), big_fleet=10_000)
 class Run:
     wall: float  # seconds
     cpu: float  # user + sys seconds of the auditor process and its worker processes
-    rss_mb: float  # peak resident set size of the largest process
+    rss_mb: float  # peak resident set size of the auditor and its workers together (sampled)
     http: int = 0  # HTTP requests the fake Graph answered
-    tree_rss_mb: float = 0.0  # peak of the summed resident set sizes of the process and its workers
     graph_cpu: float = 0.0  # CPU seconds of this process meanwhile: the fake Graph, on the same cores
 
 
 class TreeMemory(threading.Thread):
     """Samples, every 50 ms, the resident memory of a process plus its children (a fleet's worker processes)
-    from /proc, and keeps the peak of the sum: `wait4`'s ru_maxrss is the largest single process only."""
+    from /proc, and keeps the peak of the sum (`wait4`'s ru_maxrss is one process's, and not even that: see below)."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
@@ -135,9 +134,9 @@ def run_auditor(
         if child.returncode not in expected:
             err.seek(0)
             raise RuntimeError(f"auditor {' '.join(args)} exited {child.returncode}: {err.read().decode()[-2000:]}")
-    rss = usage.ru_maxrss / 1024
-    return Run(wall, usage.ru_utime + usage.ru_stime, rss, count() - before, max(tree_rss, rss),
-               time.process_time() - graph_started)
+    # Not usage.ru_maxrss: Linux carries it over fork and exec, so a child of a benchmark process holding
+    # 10,000 fake tenants reported the benchmark's own 389 MB.
+    return Run(wall, usage.ru_utime + usage.ru_stime, tree_rss, count() - before, time.process_time() - graph_started)
 
 
 def repeat(times: int, measure: Callable[[], Run]) -> list[Run]:
@@ -232,8 +231,7 @@ def _fleet_row(host: FakeGraphHost, mode: Mode, workdir: Path, formats: str, del
     label = (f"{size} tenants, {delay * 1000:g} ms, {formats}, concurrency {mode.concurrency}, "
              f"workers {workers or 'default'}")
     measured = Row("2 fleet", label, runs)
-    measured.note = (f"{measured.median('cpu') / size * 1000:.1f} ms CPU/tenant; all processes "
-                     f"{measured.median('tree_rss_mb'):.0f} MB; the fake Graph meanwhile "
+    measured.note = (f"{measured.median('cpu') / size * 1000:.1f} ms CPU/tenant; the fake Graph meanwhile "
                      f"{measured.median('graph_cpu'):.1f} s CPU")
     return measured
 
@@ -260,7 +258,7 @@ def big_fleet(mode: Mode, workdir: Path) -> list[Row]:
         row = _fleet_row(host, mode, workdir, "json", mode.latency)
     if mode.big_fleet >= FULL.big_fleet:
         row.goal = "≤ 70 s, ≤ 300 MB"
-        row.passed = row.median("wall") <= 70 and row.median("tree_rss_mb") <= 300
+        row.passed = row.median("wall") <= 70 and row.median("rss_mb") <= 300
     return [row]
 
 
