@@ -438,3 +438,22 @@ def test_fleet_records_history_shows_drift_and_honours_accepted_risks(
     result = json.loads((tmp_path / "out" / "disabled" / "result.json").read_text())
     sp02 = next(f for f in result["findings"] if f["rule_id"] == "HDM-SP-02")
     assert sp02["status"] == "fail" and sp02["accepted"]["reason"] == "pilot disabled on purpose"
+
+
+def test_an_incomplete_tenant_names_the_permission_only_where_graph_refused_it(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 403 says which permission is missing; an outage (500 every time) is no permissions problem."""
+    refused = fake_graph(scenarios.legacy_user_consent(), token="fake-token-shared-by-both")
+    refused.fail(r"authorizationPolicy", 403, times=None)
+    down = fake_graph(scenarios.legacy_user_consent(), token="fake-token-shared-by-both")
+    down.fail(r"authorizationPolicy", 500, times=None)
+    tenants = write_tenants(tmp_path / "t.csv", [{"name": "refused", "graph_url": refused.base_url},
+                                                 {"name": "down", "graph_url": down.base_url}])
+
+    run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--auth", "token", "--format", "json", "--quiet")
+
+    assert run.code == ExitCode.INCOMPLETE, run.stderr
+    errors = {t["name"]: t["error"] for t in fleet_json(tmp_path / "out")["tenants"]}
+    assert "authorization_policy (" in errors["refused"] and "; needs Policy.Read.All)" in errors["refused"]
+    assert "authorization_policy (" in errors["down"] and "needs" not in errors["down"]

@@ -56,8 +56,9 @@ class FleetJob:
 def incomplete_note(context: ReportContext) -> str:
     """One line for a tenant with `error` findings: which rules, and which sources could not be read, and why."""
     rules = [f.rule_id for f in context.result.findings if f.status is Status.ERROR]
-    unread = [f"{row.source} ({row.error}; needs {row.permission})" for row in context.tables.sources
-              if row.status != "ok"]
+    # The permission is named where Graph refused it; a timeout or an outage is no permissions problem.
+    unread = [f"{row.source} ({row.error}" + (f"; needs {row.permission})" if row.status == "forbidden" else ")")
+              for row in context.tables.sources if row.status != "ok"]
     note = f"{len(rules)} rule(s) could not be evaluated ({', '.join(rules)})"
     # Graph's error messages are not ours: the error class makes them one printable line.
     return str(CollectionError(note + (f"; not read: {'; '.join(unread)}" if unread else "")))
