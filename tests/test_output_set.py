@@ -211,3 +211,12 @@ def test_a_snapshot_write_that_died_leaves_a_temporary_file_the_next_write_remov
 
     assert cli("collect", *cli_args(server), "--out", str(snapshot)).code == 0
     assert _names(tmp_path) == [".snapshot.json.keep.tmp", "snapshot.json"]
+
+
+def test_an_out_folder_below_a_file_is_one_line_naming_the_file_in_the_way(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("the user's")
+    run = cli("scan", "--demo", "--out", str(tmp_path / "afile" / "sub"), "--format", "json")
+    assert run.code == 2
+    assert run.stderr.strip().splitlines()[-1].endswith(
+        "cannot create output folder (a file is in the way: it or a folder above it is a file, not a folder)")
+    assert (tmp_path / "afile").read_text() == "the user's"

@@ -72,6 +72,9 @@ def make_private_dirs(folder: Path) -> None:
 def _output_folder(folder: Path) -> None:
     try:
         make_private_dirs(folder)
+    except (FileExistsError, NotADirectoryError):
+        raise OutputError(f"{folder}: cannot create output folder (a file is in the way: it or a folder above "
+                          "it is a file, not a folder)") from None
     except OSError as exc:
         raise OutputError(f"{folder}: cannot create output folder ({exc.strerror or exc})") from None
 
