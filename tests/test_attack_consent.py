@@ -15,12 +15,12 @@ import pytest
 
 from tests.conftest import Run
 from tests.consent_policies import GRAPH_APP_ID, GRAPH_SCOPE_IDS, condition_set, policy
+from tests.fakegraph.consent_scenarios import consent_tenant, custom_role_low_only
 from tests.fakegraph.fixtures import cli_args
 from tests.fakegraph.server import FakeGraph
 from tests.fakegraph.tenant import (
     CLOUD_APPLICATION_ADMINISTRATOR,
     HDM_APP_ID,
-    LOW_USER_CONSENT,
     FakeTenant,
     iso,
     user_query,
@@ -28,18 +28,6 @@ from tests.fakegraph.tenant import (
 
 Cli = Callable[..., Run]
 StartGraph = Callable[..., FakeGraph]
-VERIFIED = "4012345"
-
-
-def _tenant(name: str, *, app: bool = False, verified: bool = False) -> FakeTenant:
-    """HD Meeting not consented; user consent on the "low" policy with nothing classified (closed for it)."""
-    tenant = FakeTenant(name)
-    tenant.refs = {"graph": tenant.microsoft_graph(), "exchange": tenant.exchange_online()}
-    tenant.set_user_consent(LOW_USER_CONSENT)
-    if app:
-        tenant.refs["app"] = tenant.add_service_principal(
-            "HD Meeting", app_id=HDM_APP_ID, verified_publisher_id=VERIFIED if verified else None)
-    return tenant
 
 
 def _scan(cli: Cli, fake_graph: StartGraph, tenant: FakeTenant, tmp_path: Path) -> list[tuple[dict, int]]:
@@ -97,7 +85,7 @@ MISSING_PROPERTY = (
 def test_a_service_principal_without_account_enabled_is_unknown_not_blocked(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
-    tenant = _tenant("Enigma", app=True, verified=True)
+    tenant = consent_tenant("Enigma", app=True, verified=True)
     del tenant.service_principals[-1]["accountEnabled"]
     _check(_scan(cli, fake_graph, tenant, tmp_path), verdict="unknown", paths={}, rules={"HDM-SP-02": "error"},
            code=3)
@@ -106,7 +94,7 @@ def test_a_service_principal_without_account_enabled_is_unknown_not_blocked(
 def test_a_service_principal_without_assignment_required_is_not_ready(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
-    tenant = _tenant("Assignless", app=True, verified=True)
+    tenant = consent_tenant("Assignless", app=True, verified=True)
     tenant.grant_delegated(tenant.refs["app"], tenant.refs["graph"], "User.Read Calendars.ReadWrite offline_access")
     del tenant.service_principals[-1]["appRoleAssignmentRequired"]
     # §3: the missing property "makes the sources behind that rule error" — the service principals, so
@@ -120,7 +108,7 @@ def test_a_service_principal_without_assignment_required_is_not_ready(
 def test_a_grant_without_consent_type_is_not_read_as_missing_consent(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
-    tenant = _tenant("Grantless", app=True, verified=True)
+    tenant = consent_tenant("Grantless", app=True, verified=True)
     tenant.grant_delegated(tenant.refs["app"], tenant.refs["graph"], "User.Read Calendars.ReadWrite offline_access")
     del tenant.oauth2_permission_grants[-1]["consentType"]
     _check(_scan(cli, fake_graph, tenant, tmp_path), verdict="unknown", paths={"granted": "unknown"},
@@ -133,7 +121,7 @@ def test_a_grant_without_consent_type_is_not_read_as_missing_consent(
 def test_user_consent_settings_without_the_assigned_policies_are_an_error(
     spoil: str, cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
-    tenant = _tenant("Nopolicy", app=True, verified=True)
+    tenant = consent_tenant("Nopolicy", app=True, verified=True)
     if spoil == "property missing":
         del tenant.authorization_policy["defaultUserRolePermissions"]["permissionGrantPoliciesAssigned"]
     else:
@@ -150,7 +138,7 @@ def test_user_consent_settings_without_the_assigned_policies_are_an_error(
 def test_a_reviewers_role_without_directory_scope_is_not_a_definite_no(
     eligible: bool, spoil: str, cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
-    tenant = _tenant("Scopeless")
+    tenant = consent_tenant("Scopeless")
     _, held = _reviewer_holding(tenant, "Sam Scopeless", eligible=eligible)
     if spoil == "missing":
         del held["directoryScopeId"]
@@ -163,7 +151,7 @@ def test_a_reviewers_role_without_directory_scope_is_not_a_definite_no(
 def test_a_custom_role_read_without_role_permissions_is_not_a_definite_no(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
-    tenant = _tenant("Permless")
+    tenant = consent_tenant("Permless")
     tenant.add_policy(policy("hdm-consent", [condition_set("hdm-consent-1", resourceApplication=GRAPH_APP_ID)]))
     role = tenant.add_custom_role("HD Meeting Consent Approver", "hdm-consent")
     del tenant.role_definitions[-1]["rolePermissions"]
@@ -177,7 +165,7 @@ def test_a_custom_role_read_without_role_permissions_is_not_a_definite_no(
 def test_a_group_eligibility_without_access_id_is_not_a_definite_no(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
-    tenant = _tenant("Accessless")
+    tenant = consent_tenant("Accessless")
     reviewer = tenant.add_user("Gina Groupwise")
     group = tenant.add_group("Cloud App Admins", [], role_assignable=True)
     tenant.assign_role(CLOUD_APPLICATION_ADMINISTRATOR, group)
@@ -194,7 +182,7 @@ def test_a_group_eligibility_without_access_id_is_not_a_definite_no(
 def test_a_classification_without_its_level_leaves_user_consent_unknown(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
-    tenant = _tenant("Classless", app=True, verified=True)
+    tenant = consent_tenant("Classless", app=True, verified=True)
     tenant.classify("User.Read", "Calendars.ReadWrite", "offline_access")
     del tenant.classifications[1]["classification"]  # Calendars.ReadWrite: low, medium or high?
     _check(_scan(cli, fake_graph, tenant, tmp_path), verdict="unknown", paths={"user_consent": "unknown"}, rules={})
@@ -225,7 +213,7 @@ def _eligible_then_spoiled(tenant: FakeTenant, kind: str) -> None:
 def test_an_eligibility_not_in_effect_when_collected_makes_no_approver(
     kind: str, cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
-    tenant = _tenant("Lapsed")
+    tenant = consent_tenant("Lapsed")
     _eligible_then_spoiled(tenant, kind)
     _check(_scan(cli, fake_graph, tenant, tmp_path), verdict="blocked",
            paths={"granted": "closed", "user_consent": "closed", "admin_consent_workflow": "closed"},
@@ -238,7 +226,7 @@ def test_an_eligibility_not_in_effect_when_collected_makes_no_approver(
 def test_a_custom_role_without_is_enabled_is_explained_by_its_missing_is_enabled(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
-    tenant = _tenant("Enabless")
+    tenant = consent_tenant("Enabless")
     tenant.add_policy(policy("hdm-consent", [condition_set("hdm-consent-1", resourceApplication=GRAPH_APP_ID)]))
     role = tenant.add_custom_role("HD Meeting Consent Approver", "hdm-consent")
     del tenant.role_definitions[-1]["isEnabled"]
@@ -255,13 +243,7 @@ def test_a_custom_role_without_is_enabled_is_explained_by_its_missing_is_enabled
 def test_a_closed_workflow_reason_names_the_reviewer_and_the_role_that_falls_short(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
-    tenant = _tenant("Lowland")
-    tenant.add_policy(policy("low-only", [condition_set("low-only-1", permissionClassification="low")]))
-    tenant.classify("User.Read", "offline_access")
-    role = tenant.add_custom_role("Low-risk Consent Approver", "low-only")
-    reviewer = tenant.add_user("Liam Lowrisk")
-    tenant.assign_role(role, reviewer)
-    tenant.enable_admin_consent_workflow(user_query(reviewer))
+    tenant, _ = custom_role_low_only()
     results = _scan(cli, fake_graph, tenant, tmp_path)
     _check(results, verdict="blocked", paths={"admin_consent_workflow": "closed"}, rules={"HDM-ACW-04": "fail"})
     for result, _ in results:
@@ -275,7 +257,7 @@ def test_a_closed_workflow_reason_names_the_reviewer_and_the_role_that_falls_sho
 def test_a_failure_on_another_roles_eligibility_does_not_hide_an_approver_already_read(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
-    tenant = _tenant("Partial")
+    tenant = consent_tenant("Partial")
     _reviewer_holding(tenant, "Eve Eligible", eligible=True)
     tenant.add_policy(policy("hdm-consent", [condition_set("hdm-consent-1", resourceApplication=GRAPH_APP_ID)]))
     role = tenant.add_custom_role("HD Meeting Consent Approver", "hdm-consent")
@@ -291,7 +273,7 @@ def test_a_failure_on_another_roles_eligibility_does_not_hide_an_approver_alread
 def test_two_policies_that_may_together_admit_the_scopes_leave_user_consent_unknown(
     cli: Cli, fake_graph: StartGraph, tmp_path: Path
 ) -> None:
-    tenant = _tenant("Duet", app=True, verified=True)
+    tenant = consent_tenant("Duet", app=True, verified=True)
     basic = [GRAPH_SCOPE_IDS[s] for s in ("User.Read", "offline_access")]
     tenant.add_policy(policy("hdm-basic", [condition_set("hdm-basic-1", resourceApplication=GRAPH_APP_ID,
                                                          permissions=basic)]))
@@ -321,7 +303,7 @@ def test_a_snapshot_scanned_with_a_pack_naming_roles_it_never_read_is_not_blocke
     roles = pack["parameters"]["consent_capable_roles"]
     pack["parameters"]["consent_capable_roles"] = [r for r in roles if r["name"] == "Global Administrator"]
     (tmp_path / "strict.yaml").write_text(yaml.safe_dump(pack, sort_keys=False))
-    tenant = _tenant("Strict")
+    tenant = consent_tenant("Strict")
     _reviewer_holding(tenant, "Cleo Cloudadmin")
     server = fake_graph(tenant, page_size=999)
     app = ["--app-id", HDM_APP_ID]

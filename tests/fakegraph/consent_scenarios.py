@@ -27,7 +27,8 @@ Expected = dict[str, Any]
 VERIFIED = "4012345"  # an MPN id: HD Meeting's verified publisher
 
 
-def _tenant(name: str, *, app: bool = False, verified: bool = False, **app_options: Any) -> FakeTenant:
+def consent_tenant(name: str, *, app: bool = False, verified: bool = False, **app_options: Any) -> FakeTenant:
+    """HD Meeting not consented; user consent on the "low" policy with nothing classified (closed for it)."""
     tenant = FakeTenant(name)
     tenant.refs = {"graph": tenant.microsoft_graph(), "exchange": tenant.exchange_online()}
     tenant.set_user_consent(LOW_USER_CONSENT)
@@ -56,7 +57,7 @@ def _scopes_policy(policy_id: str, *scopes: str) -> dict[str, Any]:
 def eligible_reviewer() -> tuple[FakeTenant, Expected]:
     """A user reviewer eligible (PIM) for Cloud Application Administrator is an approver; a role reviewer
     whose only holder is eligible covers nobody (the role query returns active assignments only)."""
-    tenant = _tenant("Eligia")
+    tenant = consent_tenant("Eligia")
     reviewer = tenant.add_user("Erin Eligible")
     tenant.make_eligible(CLOUD_APPLICATION_ADMINISTRATOR, reviewer)
     tenant.enable_admin_consent_workflow(user_query(reviewer), role_query(CLOUD_APPLICATION_ADMINISTRATOR))
@@ -65,7 +66,7 @@ def eligible_reviewer() -> tuple[FakeTenant, Expected]:
 
 def no_premium_licence() -> tuple[FakeTenant, Expected]:
     """No Entra ID P2: PIM answers 400 AadPremiumLicenseRequired, which means "no eligibility"."""
-    tenant = _tenant("Basica")
+    tenant = consent_tenant("Basica")
     reviewer = tenant.add_user("Paul Permanent")
     tenant.assign_role(CLOUD_APPLICATION_ADMINISTRATOR, reviewer)
     tenant.premium = False
@@ -75,7 +76,7 @@ def no_premium_licence() -> tuple[FakeTenant, Expected]:
 
 def eligibility_forbidden() -> tuple[FakeTenant, Expected]:
     """PIM cannot be read (403) and no active approver exists: ACW-04 is error, the verdict unknown."""
-    tenant = _tenant("Veiled")
+    tenant = consent_tenant("Veiled")
     reviewer = tenant.add_user("Vic Veiled")
     tenant.make_eligible(CLOUD_APPLICATION_ADMINISTRATOR, reviewer)
     tenant.enable_admin_consent_workflow(user_query(reviewer))
@@ -85,7 +86,7 @@ def eligibility_forbidden() -> tuple[FakeTenant, Expected]:
 
 def role_management_forbidden() -> tuple[FakeTenant, Expected]:
     """No RoleManagement.Read.Directory: every role source is 403; "unknown", never "blocked"."""
-    tenant = _tenant("Rolemiss")
+    tenant = consent_tenant("Rolemiss")
     reviewer = tenant.add_user("Rhea Roleless")
     tenant.assign_role(CLOUD_APPLICATION_ADMINISTRATOR, reviewer)
     tenant.enable_admin_consent_workflow(user_query(reviewer))
@@ -95,7 +96,7 @@ def role_management_forbidden() -> tuple[FakeTenant, Expected]:
 
 def _custom_role_tenant(name: str, reviewer: str, *, enabled: bool = True) -> FakeTenant:
     """A reviewer holding a custom role whose policy admits HD Meeting's three scopes."""
-    tenant = _tenant(name)
+    tenant = consent_tenant(name)
     tenant.add_policy(_scopes_policy("hdm-consent", "User.Read", "Calendars.ReadWrite", "offline_access"))
     role = tenant.add_custom_role("HD Meeting Consent Approver", "hdm-consent", enabled=enabled)
     user = tenant.add_user(reviewer)
@@ -112,7 +113,7 @@ def custom_role_approver() -> tuple[FakeTenant, Expected]:
 
 def custom_role_low_only() -> tuple[FakeTenant, Expected]:
     """A custom role whose policy admits only scopes classified low; Calendars.ReadWrite is not: no approver."""
-    tenant = _tenant("Lowland")
+    tenant = consent_tenant("Lowland")
     tenant.add_policy(policy("low-only", [condition_set("low-only-1", permissionClassification="low")]))
     tenant.classify("User.Read", "offline_access")
     role = tenant.add_custom_role("Low-risk Consent Approver", "low-only")
@@ -130,7 +131,7 @@ def disabled_custom_role() -> tuple[FakeTenant, Expected]:
 
 def eligible_group_member() -> tuple[FakeTenant, Expected]:
     """A reviewer PIM-eligible to join a role-assignable group that holds Cloud Application Administrator."""
-    tenant = _tenant("Groupia")
+    tenant = consent_tenant("Groupia")
     reviewer = tenant.add_user("Gina Groupwise")
     group = tenant.add_group("Cloud App Admins", [], role_assignable=True)
     tenant.assign_role(CLOUD_APPLICATION_ADMINISTRATOR, group)
@@ -141,7 +142,7 @@ def eligible_group_member() -> tuple[FakeTenant, Expected]:
 
 def limited_group_members() -> tuple[FakeTenant, Expected]:
     """Read without User.Read.All: group members come with id and @odata.type only — unknown, not disabled."""
-    tenant = _tenant("Limbo")
+    tenant = consent_tenant("Limbo")
     member = tenant.add_user("Lou Limited")
     tenant.assign_role(CLOUD_APPLICATION_ADMINISTRATOR, member)
     group = tenant.add_group("Approvers", [member])
@@ -155,27 +156,27 @@ def limited_group_members() -> tuple[FakeTenant, Expected]:
 
 def legacy_assignment_required() -> tuple[FakeTenant, Expected]:
     """Legacy user consent, but HD Meeting requires assignment: only an admin can consent."""
-    tenant = _tenant("Assignia", app=True, verified=True, assignment_required=True)
+    tenant = consent_tenant("Assignia", app=True, verified=True, assignment_required=True)
     tenant.set_user_consent(LEGACY_USER_CONSENT)
     return tenant, _expect("blocked", "closed", "closed", "closed", SP_03="fail", UC_01="fail")
 
 
 def legacy_unverified_app() -> tuple[FakeTenant, Expected]:
     """Legacy user consent, an unverified multitenant app, step-up on: unknown (Microsoft's heuristics)."""
-    tenant = _tenant("Stepup", app=True)
+    tenant = consent_tenant("Stepup", app=True)
     tenant.set_user_consent(LEGACY_USER_CONSENT)
     return tenant, _expect("unknown", "closed", "unknown", "closed", UC_01="fail")
 
 
 def legacy_verified_app() -> tuple[FakeTenant, Expected]:
-    tenant = _tenant("Verity", app=True, verified=True)
+    tenant = consent_tenant("Verity", app=True, verified=True)
     tenant.set_user_consent(LEGACY_USER_CONSENT)
     return tenant, _expect("ready-via-user-consent", "closed", "open", "closed", UC_01="fail")
 
 
 def two_policies_together() -> tuple[FakeTenant, Expected]:
     """No single assigned policy admits all three scopes, two together do: unknown (not documented)."""
-    tenant = _tenant("Duo", app=True, verified=True)
+    tenant = consent_tenant("Duo", app=True, verified=True)
     tenant.add_policy(_scopes_policy("hdm-basic", "User.Read", "offline_access"))
     tenant.add_policy(_scopes_policy("hdm-calendar", "Calendars.ReadWrite"))
     tenant.set_user_consent("ManagePermissionGrantsForSelf.hdm-basic", "ManagePermissionGrantsForSelf.hdm-calendar")
@@ -184,21 +185,21 @@ def two_policies_together() -> tuple[FakeTenant, Expected]:
 
 def low_policy_all_classified_low() -> tuple[FakeTenant, Expected]:
     """The "low" policy with the three scopes classified low and a verified app: users can consent."""
-    tenant = _tenant("Lowkey", app=True, verified=True)
+    tenant = consent_tenant("Lowkey", app=True, verified=True)
     tenant.classify("User.Read", "Calendars.ReadWrite", "offline_access")
     return tenant, _expect("ready-via-user-consent", "closed", "open", "closed", UC_01="pass")
 
 
 def recommended_policy() -> tuple[FakeTenant, Expected]:
     """Microsoft's recommended policy excludes the calendar scopes: user consent is closed."""
-    tenant = _tenant("Recco", app=True, verified=True)
+    tenant = consent_tenant("Recco", app=True, verified=True)
     tenant.set_user_consent("ManagePermissionGrantsForSelf.microsoft-user-default-recommended")
     return tenant, _expect("blocked", "closed", "closed", "closed", UC_01="pass")
 
 
 def app_name_with_trailing_whitespace() -> tuple[FakeTenant, Expected]:
     """"HD Meeting\\r\\n" is HD Meeting (found by name, no --app-id), not a leftover."""
-    tenant = _tenant("Spacey")
+    tenant = consent_tenant("Spacey")
     tenant.refs["app"] = tenant.add_service_principal("HD Meeting \r\n", app_id=HDM_APP_ID)
     tenant.grant_delegated(tenant.refs["app"], tenant.refs["graph"], "User.Read Calendars.ReadWrite offline_access")
     expected = _expect("ready", "open", "closed", "closed", SP_01="pass", LEG_01="pass")
