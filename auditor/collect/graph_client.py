@@ -15,11 +15,13 @@ mid-response) becomes a failed GraphResponse, so that only the sources it carrie
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import logging
 import socket
 import ssl
+import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -54,7 +56,7 @@ from msgraph_core.middleware import GraphTelemetryHandler
 from auditor.collect.auth import OffLoopCredential
 from auditor.collect.clouds import Endpoints
 from auditor.collect.retry import BudgetedRetryHandler, RetryReporter, WaitBudget
-from auditor.model.errors import REDACTED, CollectionError, redact
+from auditor.model.errors import REDACTED, CollectionError, InputError, redact
 from auditor.model.snapshot import GraphError
 from auditor.model.tenant_text import may_hold_lone_surrogates, without_lone_surrogates
 
@@ -134,15 +136,21 @@ class GraphClient:
             for handler in KiotaClientFactory.get_default_middleware(None)
             if not isinstance(handler, _LEFT_OUT)
         ]
-        middleware += [GraphTelemetryHandler(), _WireHandler(timeout)]
+        wire = _WireHandler(timeout)
+        middleware += [GraphTelemetryHandler(), wire]
         # One pool of connections per tenant: a pool shared by a worker's tenants was tried and doubled the CPU
-        # per tenant (httpcore checks every pooled connection on each request).
-        connections = httpx.AsyncHTTPTransport(http2=True, verify=_tls_context())
-        client = httpx.AsyncClient(timeout=httpx.Timeout(timeout), http2=True, verify=_tls_context(),
-                                   transport=connections)
+        # per tenant (httpcore checks every pooled connection on each request). No `transport=`: httpx then
+        # honours HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY (a given transport turns them off).
+        try:
+            client = httpx.AsyncClient(timeout=httpx.Timeout(timeout), http2=True, verify=_tls_context())
+        except (ValueError, httpx.InvalidURL, ImportError):  # their text would show the proxy's password
+            raise InputError("the proxy the environment sets (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY) is not a "
+                             "usable proxy URL: expected http://host:port or https://host:port (SOCKS "
+                             "proxies are not supported)") from None
         self._http = GraphClientFactory.create_with_custom_middleware(middleware, client=client)
-        # msgraph-core wraps the client's transport in one whose aclose() does not close it: close it here.
-        self._closing = [self._http.aclose, connections.aclose]
+        # Some msgraph-core releases wrap the client's transports in ones whose aclose() does not close them:
+        # the transports requests really went through are closed too.
+        self._closing = [self._http.aclose, wire.close_transports]
         auth = AzureIdentityAuthenticationProvider(
             credential, options=token_options or None, scopes=scopes, allowed_hosts=[endpoints.graph_host]
         )
@@ -208,31 +216,44 @@ class GraphClient:
         return GraphResponse.failed("ConnectionBroken", f"the connection broke before the answer was whole ({reason})")
 
     def _unreachable(self, exc: httpx.TransportError) -> CollectionError:
-        where = f"Microsoft Graph at {self.base_url}"
+        proxy = _environment_proxy(self.base_url)
+        where = f"Microsoft Graph at {self.base_url}" + (f" through the proxy {proxy}" if proxy else "")
         causes = list(_causes(exc))
         if isinstance(exc, httpx.TimeoutException):
             return CollectionError(
                 f"{where} did not answer within {self._timeout:g} s: check the network and proxy, then retry"
             )
         if any(isinstance(cause, socket.gaierror) for cause in causes):
+            if proxy:
+                return CollectionError(f"cannot resolve the proxy {proxy}: check HTTPS_PROXY / HTTP_PROXY, DNS")
             host = httpx.URL(self.base_url).host
             return CollectionError(f"cannot resolve {host}: check --graph-url / --cloud, DNS and proxy settings")
         if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
-            return CollectionError(f"{where} refused the connection: check --graph-url and that the endpoint is up")
+            check = ("HTTPS_PROXY / HTTP_PROXY / NO_PROXY and that the proxy" if proxy
+                     else "--graph-url and that the endpoint")
+            return CollectionError(f"{where} refused the connection: check {check} is up")
         reason = str(exc) or type(exc).__name__
         return CollectionError(f"cannot reach {where} ({reason}): check --graph-url, the network and proxy")
 
 
 class _WireHandler(BaseMiddleware):
     """The last middleware before the network: bounds each attempt, its body included, by the timeout
-    (httpx's own timeouts bound each read, not a server that answers a byte at a time), and logs it
-    for --verbose with the Authorization header redacted."""
+    (httpx's own timeouts bound each read, not a server that answers a byte at a time), logs it for
+    --verbose with the Authorization header redacted, and keeps the transports it sent through (the
+    direct one, an HTTPS_PROXY's) so that they can be closed."""
 
     def __init__(self, timeout: float) -> None:
         super().__init__()
         self._timeout = timeout
+        self._used: dict[int, httpx.AsyncBaseTransport] = {}  # the direct one, a proxy's: by identity
+
+    async def close_transports(self) -> None:
+        for transport in self._used.values():
+            await transport.aclose()
+        self._used.clear()
 
     async def send(self, request: httpx.Request, transport: httpx.AsyncBaseTransport) -> httpx.Response:
+        self._used.setdefault(id(transport), transport)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s %s", request.method, request.url, _shown_headers(request.headers))
         try:  # asyncio.wait_for, not asyncio.timeout: Python 3.10 has no asyncio.timeout
@@ -258,6 +279,20 @@ def _tls_context() -> ssl.SSLContext:
     """The CA bundle as httpx loads it, once per process: loading it costs ~25 ms of CPU, which a
     fleet would pay per tenant. A TLS context holds trust settings only: no session, cookie or token."""
     return httpx.create_ssl_context()
+
+
+def _environment_proxy(url: str) -> str | None:
+    """The proxy the environment sets for `url` (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY, as httpx
+    reads them), as scheme://host:port: never its user name or password."""
+    target = urlsplit(url)
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(target.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass_environment(target.hostname or "", proxies):
+        return None
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    with contextlib.suppress(ValueError):  # a port that is no number: the host still says which proxy
+        return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return f"{parts.scheme}://{parts.hostname}"
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

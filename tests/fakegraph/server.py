@@ -272,6 +272,12 @@ class FakeGraph:
         self.stop()
 
     @property
+    def proxied_requests(self) -> int:
+        """Requests that reached this server as an HTTP proxy (an absolute URL as their target)."""
+        assert isinstance(self._server, _Server), "start() the server first"
+        return self._server.proxied
+
+    @property
     def rounds(self) -> int:
         """Sequential rounds of HTTP requests: the longest chain of requests each sent after the
         previous one was answered."""
@@ -685,6 +691,7 @@ class _Server(ThreadingHTTPServer):
     # queue overflows and the kernel resets some connections.
     request_queue_size = 128
     connections = 0  # accepted so far
+    proxied = 0  # requests that came as to an HTTP proxy: an absolute URL as the target (RFC 9112 §3.2.2)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         self.connections += 1  # serve_forever's one thread accepts them all
@@ -726,10 +733,18 @@ def _handler_for(route: Route) -> type[BaseHTTPRequestHandler]:
         def do_DELETE(self) -> None:
             self._answer()
 
+        def _origin_form(self) -> str:
+            """The request's path; a proxy's absolute-form target is served as the request it forwards."""
+            target = urlsplit(self.path)
+            if not target.scheme:
+                return self.path
+            self.server.proxied += 1  # type: ignore[attr-defined]
+            return target.path + (f"?{target.query}" if target.query else "")
+
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            found = route(self.path)
+            found = route(self._origin_form())
             trickle = 0.0
             if found is None:
                 status, headers, reply = 404, {}, error_body("BadRequest", "Invalid version.")
