@@ -6,6 +6,7 @@ each renderer (Jinja2 autoescape for HTML, text-typed cells for Excel).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -155,9 +156,12 @@ def status_label(status: Status | None) -> str:
     return STATUS_LABELS[status] if status else "\u2014"
 
 
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")  # \s: Unicode whitespace, as str.isspace() tells it
+
+
 def safe_url(url: str | None) -> str | None:
     """The URL if it is an absolute http(s) link without whitespace, else None (never `javascript:`)."""
-    if not url or any(ch.isspace() or ord(ch) < 32 for ch in url):
+    if not url or _SPACE_OR_CONTROL.search(url):
         return None
     parts = urlsplit(url)
     return url if parts.scheme in ("https", "http") and parts.netloc else None

@@ -279,7 +279,7 @@ def prepare() -> None:
 
 # Elements whose text must stay as written: our stylesheet and script, the window title, and commands.
 _VERBATIM = re.compile(r"(<(style|script|title|pre)\b.*?</\2>)", re.DOTALL)
-_TEXT = re.compile(r">([^<>]+)<")
+_TEXT = re.compile(r">([^<>./]*[./][^<>]*)<")  # text between tags with a "." or "/" in it: the others stay as they are
 _BREAK_AFTER = re.compile(r"(?<=\w)([./])(?=\w)")
 
 
