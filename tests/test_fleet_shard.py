@@ -370,3 +370,38 @@ def test_two_rows_checking_two_apps_in_one_tenant_stay_two_rows_when_merged(
                                                                      ("Contoso other app", "blocked")]
     assert report.code == run.code, report.stderr
     assert fleet_json(tmp_path / "merged") == whole
+
+
+def test_fleet_report_with_the_tenants_file_shows_the_rows_of_a_shard_that_never_ran(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, history_url: str,
+) -> None:
+    tenants = _fleet_file(tmp_path, fake_graph, monkeypatch)
+    monkeypatch.setenv("AUDITOR_HISTORY", history_url)
+    gone = fake_graph(scenarios.fully_consented())  # scanned once, then removed from the tenants file
+    monkeypatch.setenv("AUDITOR_TOKEN_GONE", gone.token)
+    removed = write_tenants(tmp_path / "removed.csv", [
+        token_row("Gone", gone, "AUDITOR_TOKEN_GONE", tenant_id="gone.onmicrosoft.com")])
+    assert _fleet(cli, removed, tmp_path / "removed").code == 1
+    for k in (1, 3):  # shard 2/3 (Fabrikam, Tailspin: see _fleet_file) never runs
+        assert _fleet(cli, tenants, tmp_path / f"shard{k}", "--shard", f"{k}/3").code == 3
+
+    report = cli("fleet-report", "--out", str(tmp_path / "merged"), "--tenants", str(tenants), "--app-id", HDM_APP_ID)
+    assert report.code == 3, report.stderr
+    merged = fleet_json(tmp_path / "merged")["tenants"]
+    assert [t["name"] for t in merged] == list(EXPECTED)  # every row of the file, in its order; not "Gone"
+    not_scanned = ("not scanned: no fleet run of this row in the history (its shard has not run, or ended before "
+                   "recording)")
+    for tenant in merged:
+        if tenant["name"] in ("Fabrikam", "Tailspin"):
+            assert (tenant["verdict"], tenant["exit_code"], tenant["error"]) == (None, 3, not_scanned)
+        else:
+            assert (tenant["verdict"], tenant["exit_code"]) == EXPECTED[tenant["name"]]
+    assert "1 tenant(s) of the history are not in the tenants file and are left out" in (
+        tmp_path / "merged" / "fleet.html").read_text()
+    assert f"  Fabrikam: exit 3: {not_scanned}\n" in report.stderr
+
+    other_app = cli("fleet-report", "--out", str(tmp_path / "other"), "--tenants", str(tenants),
+                    "--app-id", "00000000-0000-0000-0000-0000000000aa")
+    assert other_app.code == 2 and not (tmp_path / "other").exists()
+    assert other_app.stderr.strip().endswith(
+        "has a fleet run there; give fleet-report the --app-id and --graph-url the shards ran with")

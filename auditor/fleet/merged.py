@@ -75,30 +75,51 @@ def _outcome(record: FleetRecord, label: str) -> TenantOutcome:
     )
 
 
+NOT_RECORDED = ("not scanned: no fleet run of this row in the history (its shard has not run, or ended before "
+                "recording)")
+
+
 def merged_outcomes(records: Sequence[FleetRecord], label: str, now: datetime,
                     stale_after: timedelta | None = None) -> list[TenantOutcome]:
     """The outcomes of the latest records; with `stale_after`, a tenant last scanned longer ago than that is
     incomplete (exit 3 at least), saying when: old evidence is not current evidence."""
+    return [_merged(record, label, now, stale_after) for record in records]
+
+
+def merged_for_rows(rows: Sequence[TenantRow], records: Sequence[FleetRecord], label: str, now: datetime,
+                    stale_after: timedelta | None = None) -> tuple[list[TenantOutcome], int]:
+    """One outcome per row of a tenants file, in its order: the row's latest record, or — when the history
+    has none, as when a shard never ran — incomplete (exit 3) with NOT_RECORDED. Also: how many records
+    belong to no row (tenants since removed from the file), which are left out."""
+    latest = {record.key: record for record in records}
     outcomes = []
-    for record in records:
-        outcome = _outcome(record, label)
-        if stale_after is not None and now - record.started_at > stale_after:
-            when = record.started_at.strftime("%Y-%m-%d %H:%M UTC")
-            outcome = _with_note(outcome, ExitCode.INCOMPLETE,
-                                 f"stale: last scanned {when} by shard {record.shard}, over {_hours(stale_after)} ago")
-        outcomes.append(outcome)
-    return outcomes
+    for row in rows:
+        record = latest.pop(record_key(row), None)
+        outcomes.append(_merged(record, label, now, stale_after) if record
+                        else TenantOutcome(row, ExitCode.INCOMPLETE, error=NOT_RECORDED))
+    return outcomes, len(latest)
+
+
+def _merged(record: FleetRecord, label: str, now: datetime, stale_after: timedelta | None) -> TenantOutcome:
+    outcome = _outcome(record, label)
+    if stale_after is not None and now - record.started_at > stale_after:
+        when = record.started_at.strftime("%Y-%m-%d %H:%M UTC")
+        outcome = _with_note(outcome, ExitCode.INCOMPLETE,
+                             f"stale: last scanned {when} by shard {record.shard}, over {_hours(stale_after)} ago")
+    return outcome
 
 
 def _hours(span: timedelta) -> str:
     return f"{span.total_seconds() / 3600:g} h"
 
 
-def merged_note(records: Sequence[FleetRecord], label: str) -> str:
+def merged_note(records: Sequence[FleetRecord], label: str, left_out: int = 0) -> str:
     """One paragraph for fleet.html: where the rows come from, and why the tenant reports are not linked."""
     first = min(record.started_at for record in records).strftime("%Y-%m-%d %H:%M UTC")
     last = max(record.started_at for record in records).strftime("%Y-%m-%d %H:%M UTC")
     shards = ", ".join(sorted({record.shard for record in records}, key=lambda text: (len(text), text)))
     return (f"Merged from history {label}: the latest fleet run of each tenant, started from {first} to {last}, "
             f"by shard {shards}. Each tenant's reports stay in the folder named after it under the --out folder "
-            "of the machine that ran its shard; they are not linked from this page.")
+            "of the machine that ran its shard; they are not linked from this page."
+            + (f" {left_out} tenant(s) of the history are not in the tenants file and are left out." if left_out
+               else ""))
