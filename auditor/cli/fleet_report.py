@@ -20,7 +20,8 @@ def fleet_report(
         "--stale-after", min=0.01, max=876_000, metavar="HOURS", show_default=False,  # 100 years at most
         help="A tenant whose latest fleet run started longer ago is reported incomplete (exit 3 at least), "
         "with when it was scanned.")] = None,
-    quiet: opt.Quiet = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary line counting the tenants by exit code "
+                                        "(each tenant's error or note is still shown).")] = False,
 ) -> None:
     """Merge the latest fleet run of every tenant in --history (stored by 'auditor fleet --history', sharded or
     not) into DIR/fleet.json, fleet.html and fleet.xlsx, as one unsharded run would have written them, in
