@@ -284,7 +284,7 @@ def test_a_shard_without_tenants_writes_empty_fleet_files_and_exits_0(cli: Cli, 
     run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--shard", "2/3", "--history",
               str(tmp_path / "history.db"))  # contoso is in shard 1 of 3 (sha256sum, above)
     assert run.code == 0, run.stderr
-    assert fleet_json(tmp_path / "out") == {"schema_version": 1, "tenants": []}
+    assert fleet_json(tmp_path / "out") == {"schema_version": 1, "interrupted": None, "tenants": []}
     assert "Fleet of 0 tenants (shard 2/3, of 1 in the file): none to scan." in run.stderr
 
 
