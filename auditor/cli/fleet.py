@@ -65,7 +65,8 @@ def fleet(
 
     Exit code: the most severe over all tenants (2 > 4 > 3 > 1 > 0, as for scan); 2 and nothing written
     when the tenants file or --shard is invalid. A tenant that fails is reported; the others go on.
-    With --history, each tenant's fleet row is stored too, for 'auditor fleet-report'.
+    With --history, each tenant's fleet row is stored too, for 'auditor fleet-report'. Ctrl-C (exit 130) or
+    SIGTERM (143) stops the scan but still writes the fleet pages, listing the tenants not scanned (exit 3).
 
     Examples:
 
