@@ -102,7 +102,7 @@ def test_ctrl_c_writes_the_fleet_pages_for_every_tenant_and_exits_130(
     _assert_interrupted(fleet, out, signal.SIGINT)
 
 
-@pytest.mark.parametrize(("workers", "to_group"), [("2", False), ("1", True)])
+@pytest.mark.parametrize(("workers", "to_group"), [("2", False), ("2", True), ("1", True)])
 def test_sigterm_writes_the_fleet_pages_for_every_tenant_and_exits_143(
     fake_graph: StartGraph, tmp_path: Path, workers: str, to_group: bool
 ) -> None:

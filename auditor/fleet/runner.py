@@ -187,14 +187,16 @@ class WorkerPool:
         while missing and (running or self._results.poll()):
             ready = wait([self._results, interruption.waker, *running])
             if interruption.signum is not None:
-                while self._results.poll():  # sent before the signal (a worker still alive finishes its message)
-                    receive()
-                self._stop()
-                return
+                break
             if self._results in ready:
                 receive()
             else:  # a worker ended; what it sent before is read first (the pipe is checked first)
                 running.difference_update(ready)
+        if interruption.signum is not None:  # workers that ended with the signal (sent to the group) lost nothing
+            while self._results.poll():  # sent before the signal (a worker still alive finishes its message)
+                receive()
+            self._stop()
+            return
         codes = sorted({process.exitcode for process in self.processes if process.exitcode})
         for index in sorted(missing):
             lost = CollectionError(f"the worker process scanning this tenant ended unexpectedly (exit code {codes})")
