@@ -80,6 +80,9 @@ class Interruption:
     ) -> None:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+        self.close()
+
+    def close(self) -> None:
         self._wake.close()
         self._waking.close()
 

@@ -243,6 +243,7 @@ def fleet_runner(
     store from `job.history_url` (a connection is never shared across processes)."""
     workers = max(1, min(workers, len(tenants), concurrency))
     slots = -(-concurrency // workers)
+    own = interruption is None
     interruption = interruption or Interruption()  # not entered: never interrupted
     prepare_renderers(job.formats)  # imports and templates once, inherited by the forked workers
     pool = WorkerPool(job, workers, slots) if workers > 1 and interruption.signum is None else None
@@ -266,3 +267,5 @@ def fleet_runner(
     finally:
         if pool:
             pool.close()
+        if own:
+            interruption.close()
