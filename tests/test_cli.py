@@ -178,3 +178,13 @@ def test_python_dash_m_runs_from_another_directory(tmp_path: Path) -> None:
     )
     assert done.returncode in (0, 1), done.stderr
     assert (tmp_path / "r" / "result.json").is_file()
+
+
+def test_fleet_report_quiet_help_names_what_it_silences(cli: Cli) -> None:
+    """fleet-report has no progress display: its --quiet silences the summary line only."""
+    report_help = " ".join(cli("fleet-report", "--help").stdout.split())
+    fleet_help = " ".join(cli("fleet", "--help").stdout.split())
+    assert ("-q, --quiet No summary line counting the tenants by exit code (each tenant's error or note is still "
+            "shown).") in report_help
+    assert "progress" not in report_help
+    assert "-q, --quiet No progress display and no summary line" in fleet_help

@@ -112,6 +112,23 @@ def test_shards_parse() -> None:
     assert parse_shard(" 2 / 5 ") == Shard(2, 5) and str(parse_shard("1/1")) == "1/1"
 
 
+@pytest.mark.parametrize("text", ["1/99999999999999999999", "1/1000000", "3/" + "9" * 5000])
+def test_too_many_shards_say_n_is_too_large(cli: Cli, tmp_path: Path, text: str) -> None:
+    """The history stores "K/N" in 16 characters: N has at most 6 digits."""
+    tenants = write_tenants(tmp_path / "tenants.csv", [{"name": "Contoso", "tenant_id": "contoso.onmicrosoft.com"}])
+    run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--shard", text)
+    assert run.code == 2
+    assert run.stderr == f"auditor: --shard {text!r}: N is too large (at most 999999 shards)\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_largest_shard_count_and_zero_padded_numbers_parse() -> None:
+    assert parse_shard("999999/999999") == Shard(999_999, 999_999)
+    assert parse_shard("0" * 5000 + "2/005") == Shard(2, 5)
+    with pytest.raises(InputError, match=r"K must be from 1 to N"):
+        parse_shard("9" * 5000 + "/3")  # K above N, however many digits, without converting them
+
+
 @pytest.mark.parametrize("text", ["0/3", "4/3", "x", "1/0"])
 def test_a_bad_shard_option_is_one_line_exit_2_and_nothing_written(cli: Cli, tmp_path: Path, text: str) -> None:
     tenants = write_tenants(tmp_path / "tenants.csv", [{"name": "Contoso", "tenant_id": "contoso.onmicrosoft.com"}])
@@ -267,7 +284,7 @@ def test_a_shard_without_tenants_writes_empty_fleet_files_and_exits_0(cli: Cli, 
     run = cli("fleet", str(tenants), "--out", str(tmp_path / "out"), "--shard", "2/3", "--history",
               str(tmp_path / "history.db"))  # contoso is in shard 1 of 3 (sha256sum, above)
     assert run.code == 0, run.stderr
-    assert fleet_json(tmp_path / "out") == {"schema_version": 1, "tenants": []}
+    assert fleet_json(tmp_path / "out") == {"schema_version": 1, "interrupted": None, "tenants": []}
     assert "Fleet of 0 tenants (shard 2/3, of 1 in the file): none to scan." in run.stderr
 
 

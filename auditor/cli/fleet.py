@@ -17,7 +17,11 @@ from auditor.collect.options import AuthMode, Cloud, LiveOptions
 from auditor.model.severity import Severity
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from auditor.fleet.outcome import TenantOutcome
+    from auditor.fleet.shard import Shard
+    from auditor.history.store import HistoryStore
 
 def fleet(
     tenants: Annotated[
@@ -61,7 +65,8 @@ def fleet(
 
     Exit code: the most severe over all tenants (2 > 4 > 3 > 1 > 0, as for scan); 2 and nothing written
     when the tenants file or --shard is invalid. A tenant that fails is reported; the others go on.
-    With --history, each tenant's fleet row is stored too, for 'auditor fleet-report'.
+    With --history, each tenant's fleet row is stored too, for 'auditor fleet-report'. Ctrl-C (exit 130) or
+    SIGTERM (143) stops the scan but still writes the fleet pages, listing the tenants not scanned (exit 3).
 
     Examples:
 
@@ -74,6 +79,7 @@ def fleet(
     from auditor.collect.clouds import resolve_endpoints
     from auditor.evaluate.acceptance import load_acceptances
     from auditor.evaluate.engine import load_rule_pack
+    from auditor.fleet.interrupt import Interruption, interrupted_line, interrupted_note
     from auditor.fleet.progress import FleetProgress
     from auditor.fleet.runner import available_cores, fleet_runner
     from auditor.fleet.scan import FleetJob
@@ -94,29 +100,42 @@ def fleet(
     rows = select(every_row, part)
     acceptances = load_acceptances(exceptions, pack) if exceptions else []
     job = FleetJob(pack, chosen, fail_on, out, Branding(report_title, prepared_by), acceptances, history)
-    with (opt.open_history(history) as store,
-          fleet_runner(rows, job, concurrency, workers or available_cores(), store) as run,
-          FleetProgress(len(rows), quiet) as progress):  # workers start before the progress bar's thread
-        outcomes = run(progress.tenant_done)
-        if store:
-            from auditor.fleet.merged import record_fleet
-
-            outcomes = record_fleet(store, outcomes, part, started)
-    write_fleet_files(out, outcomes)
+    with Interruption() as interruption:  # SIGINT, SIGTERM: stop scanning, still write the pages, exit 130 / 143
+        with (opt.open_history(history) as store,
+              fleet_runner(rows, job, concurrency, workers or available_cores(), store, interruption) as run,
+              FleetProgress(len(rows), quiet) as progress):  # workers start before the progress bar's thread
+            outcomes = run(progress.tenant_done)
+            stopped = interruption.name
+            if store:
+                outcomes = _record(store, outcomes, part, started)
+        write_fleet_files(out, outcomes, interrupted_note(outcomes, stopped) if stopped else None, stopped)
+        if interruption.name:  # now, or while the history or the pages were written
+            typer.echo(interrupted_line(outcomes, interruption.name), err=True)
+            raise typer.Exit(128 + (interruption.signum or 0))
     print_summary(outcomes, out, f" (shard {part}, of {len(every_row)} in the file)" if part != WHOLE else "",
                   quiet=quiet)
     raise typer.Exit(int(worst_exit(outcome.exit_code for outcome in outcomes)))
 
 
-def write_fleet_files(out: Path, outcomes: list[TenantOutcome], note: str | None = None) -> None:
-    """fleet.json, fleet.html and fleet.xlsx, as one set; `note` heads fleet.html (a merged fleet's origin)."""
+def _record(store: HistoryStore, outcomes: list[TenantOutcome], part: Shard, started: datetime) -> list[TenantOutcome]:
+    """Store the scanned tenants' fleet rows (an interrupted fleet's unscanned tenants are no runs)."""
+    from auditor.fleet.merged import record_fleet
+
+    recorded = iter(record_fleet(store, [outcome for outcome in outcomes if outcome.scanned], part, started))
+    return [next(recorded) if outcome.scanned else outcome for outcome in outcomes]
+
+
+def write_fleet_files(out: Path, outcomes: list[TenantOutcome], note: str | None = None,
+                      interrupted: str | None = None) -> None:
+    """fleet.json, fleet.html and fleet.xlsx, as one set; `note` heads fleet.html (a merged fleet's origin, an
+    interrupted run); `interrupted` is the signal that stopped the run."""
     from auditor.fleet.pages_html import render_fleet_html
     from auditor.fleet.pages_xlsx import render_fleet_xlsx
     from auditor.fleet.summary import fleet_summary
     from auditor.model.output import write_all
 
     files = {  # made one at a time as they are written: never all three in memory at once
-        "fleet.json": lambda: fleet_summary(outcomes).to_json().encode(),
+        "fleet.json": lambda: fleet_summary(outcomes, interrupted).to_json().encode(),
         "fleet.html": lambda: render_fleet_html(outcomes, note=note).encode(),
         "fleet.xlsx": lambda: render_fleet_xlsx(outcomes),
     }

@@ -30,7 +30,8 @@ def fleet_report(
         "that are not in the file are left out. Give the --app-id and --graph-url the shards were given.")] = None,
     app_id: opt.AppId = None,
     graph_url: opt.GraphUrl = None,
-    quiet: opt.Quiet = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary line counting the tenants by exit code "
+                                        "(each tenant's error or note is still shown).")] = False,
 ) -> None:
     """Merge the latest fleet run of every tenant in --history (stored by 'auditor fleet --history', sharded or
     not) into DIR/fleet.json, fleet.html and fleet.xlsx, as one unsharded run would have written them, in

@@ -54,6 +54,7 @@ class TenantOutcome:
     audited: AuditedTenant | None = None  # None when the tenant failed before evaluation
     error: str | None = None  # one line: why it failed or what could not be read
     files: tuple[str, ...] = ()  # report files written into the tenant's folder
+    scanned: bool = True  # False: an interrupted fleet stopped before this tenant's outcome came in
 
     @property
     def failed(self) -> bool:

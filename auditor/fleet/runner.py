@@ -10,6 +10,9 @@ Isolation is per tenant as before: each has its own credential, Graph client and
 (`collect_for_pack_async`). Workers are forked on Linux (they inherit the imported modules, the
 rule pack and compiled templates: no start-up per worker) and spawned elsewhere. A worker that dies
 (killed, out of memory) fails the tenants it held, with a one-line error; the others go on.
+
+An `Interruption` (SIGINT, SIGTERM) stops the run: the workers are terminated (or the in-process
+tasks cancelled) and the tenants whose outcome had not come in are returned as not scanned.
 """
 
 from __future__ import annotations
@@ -19,14 +22,14 @@ import multiprocessing
 import os
 import signal
 import sys
-import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
+from auditor.fleet.interrupt import STOPPING_SIGNALS, Interruption, not_scanned
 from auditor.fleet.outcome import TenantOutcome
 from auditor.fleet.scan import FleetJob, RunHistory, scan_tenant
 from auditor.fleet.tenants_file import TenantRow
@@ -53,26 +56,38 @@ def available_cores() -> int:
 
 async def _drain(
     take: Callable[[], Awaitable[Item | None]], job: FleetJob, history: RunHistory | None, slots: int,
-    emit: Callable[[int, TenantOutcome], None],
+    emit: Callable[[int, TenantOutcome], None], interruption: Interruption | None = None,
 ) -> None:
-    """`slots` tenants at once on the running loop, each slot taking the next tenant when it is free."""
+    """`slots` tenants at once on the running loop, each slot taking the next tenant when it is free; an
+    interruption cancels them all (a report being written finishes in its thread before the loop closes)."""
 
     async def slot() -> None:
         while (item := await take()) is not None:
             index, tenant = item
             emit(index, await scan_tenant(tenant, job, history))
 
-    await asyncio.gather(*(slot() for _ in range(slots)))
+    tasks = [asyncio.ensure_future(slot()) for _ in range(slots)]
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for task in tasks:
+            task.cancel()
+
+    with interruption.watching(lambda: loop.call_soon_threadsafe(stop)) if interruption else nullcontext():
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    for task in tasks:
+        if task.done() and not task.cancelled() and (error := task.exception()):
+            raise error
 
 
 def _in_process(tenants: Sequence[TenantRow], job: FleetJob, history: RunHistory | None, slots: int,
-                emit: Callable[[int, TenantOutcome], None]) -> None:
+                emit: Callable[[int, TenantOutcome], None], interruption: Interruption) -> None:
     items = iter(enumerate(tenants))
 
     async def take() -> Item | None:
         return next(items, None)
 
-    asyncio.run(_drain(take, job, history, slots, emit))
+    asyncio.run(_drain(take, job, history, slots, emit, interruption))
 
 
 class _HistoryLost:
@@ -95,6 +110,9 @@ def _worker(job: FleetJob, slots: int, tasks: Any, results: Connection, sending:
     """A worker process: tenants from `tasks` until a None, outcomes sent on `results` as (index, outcome).
     Anything unforeseen ends it quietly (exit 70): the parent reports the tenants it held, never a traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: terminate() ends a worker at once
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING_SIGNALS)  # held while it was started
     try:
         history = _open_history(job.history_url)
 
@@ -146,35 +164,53 @@ class WorkerPool:
             for n in range(workers)
         ]
         self._slots = slots
-        for process in self.processes:
-            process.start()
+        with _signals_held():
+            for process in self.processes:
+                process.start()
 
-    def run(self, tenants: Sequence[TenantRow], emit: Callable[[int, TenantOutcome], None]) -> None:
+    def run(self, tenants: Sequence[TenantRow], emit: Callable[[int, TenantOutcome], None],
+            interruption: Interruption) -> None:
+        """Every tenant's outcome, as each comes in; on interruption, those sent so far, then the workers are
+        stopped and the missing tenants are left out (the caller lists them as not scanned)."""
         for item in enumerate(tenants):
             self.tasks.put(item)
         for _ in range(len(self.processes) * self._slots):
             self.tasks.put(None)
         missing = set(range(len(tenants)))
+
+        def receive() -> None:
+            index, outcome = self._results.recv()
+            missing.discard(index)
+            emit(index, outcome)
+
         running = {process.sentinel for process in self.processes}
         while missing and (running or self._results.poll()):
-            ready = wait([self._results, *running])
+            ready = wait([self._results, interruption.waker, *running])
+            if interruption.signum is not None:
+                break
             if self._results in ready:
-                index, outcome = self._results.recv()
-                missing.discard(index)
-                emit(index, outcome)
+                receive()
             else:  # a worker ended; what it sent before is read first (the pipe is checked first)
                 running.difference_update(ready)
+        if interruption.signum is not None:  # workers that ended with the signal (sent to the group) lost nothing
+            while self._results.poll():  # sent before the signal (a worker still alive finishes its message)
+                receive()
+            self._stop()
+            return
         codes = sorted({process.exitcode for process in self.processes if process.exitcode})
         for index in sorted(missing):
             lost = CollectionError(f"the worker process scanning this tenant ended unexpectedly (exit code {codes})")
             emit(index, TenantOutcome(tenants[index], lost.exit_code, error=str(lost)))
 
-    def close(self) -> None:
+    def _stop(self) -> None:
         for process in self.processes:
             if process.is_alive():
-                process.terminate()  # Ctrl-C or an error in the parent: start no further tenant
+                process.terminate()  # Ctrl-C, SIGTERM or an error in the parent: start no further tenant
         for process in self.processes:
             process.join()
+
+    def close(self) -> None:
+        self._stop()
         self._results.close()
         self._sending_end.close()
         self.tasks.cancel_join_thread()  # tenants no worker took (after Ctrl-C) must not hold the exit
@@ -182,20 +218,35 @@ class WorkerPool:
 
 
 @contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait while workers start: a worker must not run the parent's handlers."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextmanager
 def fleet_runner(
     tenants: Sequence[TenantRow], job: FleetJob, concurrency: int, workers: int, history: RunHistory | None = None,
+    interruption: Interruption | None = None,
 ) -> Iterator[Callable[[OnDone], list[TenantOutcome]]]:
     """Start the fleet's workers (at most one per tenant, each with its share of `concurrency`); yields
-    `run(on_done)`, which scans every tenant and returns the outcomes in the tenants' order.
+    `run(on_done)`, which scans every tenant and returns the outcomes in the tenants' order (after an
+    `interruption`, the tenants not finished as not scanned).
 
     With one worker the tenants run in this process, on `history`; worker processes open their own
     store from `job.history_url` (a connection is never shared across processes)."""
     workers = max(1, min(workers, len(tenants), concurrency))
     slots = -(-concurrency // workers)
+    own = interruption is None
+    interruption = interruption or Interruption()  # not entered: never interrupted
     prepare_renderers(job.formats)  # imports and templates once, inherited by the forked workers
-    pool = WorkerPool(job, workers, slots) if workers > 1 else None
-    main_thread = threading.current_thread() is threading.main_thread()  # where Python lets signals be handled
-    terminated = signal.signal(signal.SIGTERM, _exit_on_sigterm) if pool and main_thread else None
+    pool = WorkerPool(job, workers, slots) if workers > 1 and interruption.signum is None else None
 
     def run(on_done: OnDone) -> list[TenantOutcome]:
         outcomes: dict[int, TenantOutcome] = {}
@@ -205,20 +256,16 @@ def fleet_runner(
             on_done(outcome)
 
         if pool:
-            pool.run(tenants, emit)
-        else:
-            _in_process(tenants, job, history, slots, emit)
-        return [outcomes[index] for index in range(len(tenants))]
+            pool.run(tenants, emit, interruption)
+        elif interruption.signum is None:
+            _in_process(tenants, job, history, slots, emit, interruption)
+        return [outcomes[index] if index in outcomes else not_scanned(tenants[index], interruption.name or "")
+                for index in range(len(tenants))]
 
     try:
         yield run
     finally:
         if pool:
             pool.close()
-        if terminated is not None:
-            signal.signal(signal.SIGTERM, terminated)
-
-
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    """SIGTERM (a supervisor, `kill`) ends the fleet as Ctrl-C does: the workers are stopped, not orphaned."""
-    raise SystemExit(128 + signum)
+        if own:
+            interruption.close()

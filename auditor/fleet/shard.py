@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from auditor.fleet.tenants_file import TenantRow
 from auditor.model.errors import InputError
 
-_SHARD = re.compile(r"^\s*(\d{1,6})\s*/\s*(\d{1,6})\s*$", re.ASCII)  # 0-9 only, not other scripts' digits
+_SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$", re.ASCII)  # 0-9 only, not other scripts' digits
+MAX_SHARDS = 999_999  # "K/N" is stored in the history's 16-character shard column
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,12 @@ def parse_shard(text: str) -> Shard:
     match = _SHARD.match(text)
     if match is None:
         raise InputError(f"--shard {text!r}: expected K/N, e.g. 2/5 (shard K of N, counted from 1)")
-    index, count = int(match[1]), int(match[2])
+    # Leading zeros dropped: a number of any length is compared without converting thousands of digits.
+    index_digits, count_digits = (match[group].lstrip("0") or "0" for group in (1, 2))
+    if len(count_digits) > len(str(MAX_SHARDS)) or int(count_digits) > MAX_SHARDS:
+        raise InputError(f"--shard {text!r}: N is too large (at most {MAX_SHARDS} shards)")
+    count = int(count_digits)
+    index = int(index_digits) if len(index_digits) <= len(count_digits) else count + 1  # more digits: above N
     if count < 1 or not 1 <= index <= count:
         raise InputError(f"--shard {text!r}: K must be from 1 to N, and N at least 1")
     return Shard(index, count)

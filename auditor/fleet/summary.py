@@ -29,6 +29,7 @@ class FleetTenant(BaseModel):
 
 class FleetSummary(BaseModel):
     schema_version: int = FLEET_SCHEMA_VERSION
+    interrupted: str | None = None  # SIGINT or SIGTERM: the run was stopped, its unscanned tenants say so
     tenants: list[FleetTenant]
 
     def to_json(self) -> str:
@@ -50,9 +51,9 @@ def worst_first(outcomes: Sequence[TenantOutcome]) -> list[TenantOutcome]:
     return sorted(outcomes, key=badness)
 
 
-def fleet_summary(outcomes: Sequence[TenantOutcome]) -> FleetSummary:
+def fleet_summary(outcomes: Sequence[TenantOutcome], interrupted: str | None = None) -> FleetSummary:
     """The tenants in the tenants file's order."""
-    return FleetSummary(tenants=[
+    return FleetSummary(interrupted=interrupted, tenants=[
         FleetTenant(
             name=outcome.tenant.name,
             tenant_id=outcome.tenant_id,
