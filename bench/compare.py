@@ -1,11 +1,12 @@
 """Same-run comparison of two installs of auditor: each measurement alternates between them, so both
 see the same machine load; medians and the new/base ratio.
 
-    python bench/compare.py BASE_AUDITOR NEW_AUDITOR [--repeats 3] [--fleet 500]
+    python bench/compare.py BASE_AUDITOR NEW_AUDITOR [--repeats 3] [--fleet 500] [--fleet-format html,xlsx,json]
 
 BASE_AUDITOR / NEW_AUDITOR are `auditor` console scripts (e.g. a venv of an older checkout and this
-one's). Measured: the fleet (json, 50 ms, concurrency 32), collecting the large tenant, and scanning
-its snapshot into html, xlsx and json (each version scans the snapshot it collected itself).
+one's). Measured: the fleet (json, or each --fleet-format given; 50 ms, concurrency 32), collecting the
+large tenant, and scanning its snapshot into html, xlsx and json (each version scans the snapshot it
+collected itself).
 """
 
 from __future__ import annotations
@@ -43,15 +44,18 @@ def main() -> None:
     parser.add_argument("new", type=Path)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--fleet", type=int, default=500)
+    parser.add_argument("--fleet-format", action="append", dest="fleet_formats", metavar="FORMATS",
+                        help="--format of the fleet runs (repeatable; default json), e.g. html,xlsx,json")
     options = parser.parse_args()
     auditors = {"base": options.base, "new": options.new}
     results: list[tuple[str, dict[str, list[bench.Run]]]] = []
     with tempfile.TemporaryDirectory(prefix="auditor-compare-") as temp:
         workdir = Path(temp)
         with FakeGraphHost([FakeGraph(t, page_size=bench.ONE_PAGE) for t in fleet_tenants(options.fleet)]) as host:
-            results.append((f"fleet {options.fleet} tenants, 50 ms, json, concurrency 32", alternate(
-                auditors, options.repeats, workdir,
-                lambda label, folder: bench._fleet_run(host, folder, "json", 0.05, 32))))
+            for formats in options.fleet_formats or ["json"]:
+                results.append((f"fleet {options.fleet} tenants, 50 ms, {formats}, concurrency 32", alternate(
+                    auditors, options.repeats, workdir,
+                    lambda label, folder: bench._fleet_run(host, folder, formats, 0.05, 32, None))))  # noqa: B023
         with FakeGraph(large_tenant(LargeShape()), page_size=bench.ONE_PAGE) as graph:
             env = {"AUDITOR_ACCESS_TOKEN": graph.token}
 
