@@ -77,6 +77,7 @@ def fleet(
     from datetime import datetime, timezone
 
     from auditor.collect.clouds import resolve_endpoints
+    from auditor.collect.proxy import check_proxies
     from auditor.evaluate.acceptance import load_acceptances
     from auditor.evaluate.engine import load_rule_pack
     from auditor.fleet.interrupt import Interruption, interrupted_line, interrupted_note
@@ -95,6 +96,7 @@ def fleet(
     defaults = LiveOptions(client_id=client_id, auth=auth, certificate=certificate, cloud=cloud,
                            graph_url=graph_url, quiet=True, timeout=timeout, deadline=deadline)
     resolve_endpoints(defaults)  # a bad --graph-url is the command line's error, not every row's
+    check_proxies()  # so is a bad proxy variable: nothing is written or recorded
     pack = load_rule_pack(rules)
     every_row = load_tenants(tenants, defaults, app_id)  # every shard checks the whole file: all agree, or none runs
     rows = select(every_row, part)
@@ -112,9 +114,11 @@ def fleet(
         if interruption.name:  # now, or while the history or the pages were written
             typer.echo(interrupted_line(outcomes, interruption.name), err=True)
             raise typer.Exit(128 + (interruption.signum or 0))
-    print_summary(outcomes, out, f" (shard {part}, of {len(every_row)} in the file)" if part != WHOLE else "",
-                  quiet=quiet)
-    raise typer.Exit(int(worst_exit(outcome.exit_code for outcome in outcomes)))
+        # Still inside: a signal from here on finds the run complete and its pages written, and is let go
+        # (the default SIGTERM would end it without a word, and a scheduler would run the shard again).
+        print_summary(outcomes, out, f" (shard {part}, of {len(every_row)} in the file)" if part != WHOLE else "",
+                      quiet=quiet)
+        raise typer.Exit(int(worst_exit(outcome.exit_code for outcome in outcomes)))
 
 
 def _record(store: HistoryStore, outcomes: list[TenantOutcome], part: Shard, started: datetime) -> list[TenantOutcome]:

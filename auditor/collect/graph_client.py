@@ -15,14 +15,11 @@ mid-response) becomes a failed GraphResponse, so that only the sources it carrie
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import json
 import logging
-import os
 import socket
 import ssl
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -56,6 +53,7 @@ from msgraph_core.middleware import GraphTelemetryHandler
 
 from auditor.collect.auth import OffLoopCredential
 from auditor.collect.clouds import Endpoints
+from auditor.collect.proxy import check_proxies, environment_proxy, shown
 from auditor.collect.retry import BudgetedRetryHandler, RetryReporter, WaitBudget
 from auditor.model.errors import REDACTED, CollectionError, InputError, redact
 from auditor.model.snapshot import GraphError
@@ -94,6 +92,9 @@ class GraphResponse:
         """The Graph error of a failed response (`{"error": {"code", "message"}}`)."""
         if 200 < self.status < 400:
             return _not_an_answer(self.status, self.headers)
+        if self.status == 407:  # a proxy on the way, whatever its body (plain http; an https tunnel fails earlier)
+            return GraphError(code="HTTP407", message="the proxy asks for authentication: check the user name and "
+                              "password in HTTP_PROXY / HTTPS_PROXY", http_status=407)
         error = self.body.get("error") if isinstance(self.body, dict) else None
         if isinstance(error, dict) and error.get("code"):
             message = redact(str(error.get("message") or ""))  # a proxy may echo what it was sent
@@ -143,14 +144,14 @@ class GraphClient:
         # per tenant (httpcore checks every pooled connection on each request). The proxy is given, not left
         # to httpx's trust_env: that reads the whole environment per client (19 ms with a fleet's 10,000
         # token variables) and would also send ~/.netrc passwords.
+        check_proxies()  # the command line checked them too; a library caller gets the same error
         self._proxy = environment_proxy(self.base_url)
         try:
             client = httpx.AsyncClient(timeout=httpx.Timeout(timeout), http2=True, verify=_tls_context(),
                                        proxy=self._proxy, trust_env=False)
         except (ValueError, httpx.InvalidURL, ImportError):  # their text would show the proxy's password
-            raise InputError("the proxy the environment sets (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY) is not a "
-                             "usable proxy URL: expected http://host:port or https://host:port (SOCKS "
-                             "proxies are not supported)") from None
+            raise InputError(f"httpx cannot use the proxy {shown(self._proxy or '')} the environment sets for "
+                             f"{self.base_url}") from None
         self._http = GraphClientFactory.create_with_custom_middleware(middleware, client=client)
         # Some msgraph-core releases wrap the client's transports in ones whose aclose() does not close them:
         # the transports requests really went through are closed too.
@@ -215,12 +216,14 @@ class GraphClient:
 
     def _no_answer(self, exc: httpx.TransportError) -> GraphResponse:
         if isinstance(exc, httpx.TimeoutException):
-            return GraphResponse.failed("Timeout", f"no complete answer within the timeout of {self._timeout:g} s")
+            through = f" (through the proxy {shown(self._proxy)})" if self._proxy else ""
+            return GraphResponse.failed("Timeout",
+                                        f"no complete answer within the timeout of {self._timeout:g} s{through}")
         reason = str(exc) or type(exc).__name__
         return GraphResponse.failed("ConnectionBroken", f"the connection broke before the answer was whole ({reason})")
 
     def _unreachable(self, exc: httpx.TransportError) -> CollectionError:
-        proxy = _shown(self._proxy) if self._proxy else None
+        proxy = shown(self._proxy) if self._proxy else None
         where = f"Microsoft Graph at {self.base_url}" + (f" through the proxy {proxy}" if proxy else "")
         causes = list(_causes(exc))
         if isinstance(exc, httpx.TimeoutException):
@@ -283,33 +286,6 @@ def _tls_context() -> ssl.SSLContext:
     """The CA bundle as httpx loads it, once per process: loading it costs ~25 ms of CPU, which a
     fleet would pay per tenant. A TLS context holds trust settings only: no session, cookie or token."""
     return httpx.create_ssl_context()
-
-
-_PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy", "no_proxy")
-
-
-def environment_proxy(url: str) -> str | None:
-    """The proxy URL the environment sets for `url`, or None: HTTPS_PROXY for https, HTTP_PROXY for http,
-    else ALL_PROXY; NO_PROXY hosts go direct. Lower-case names win, as in urllib and httpx; only these
-    variables are read (not the whole environment)."""
-    proxies: dict[str, str] = {}
-    for name in _PROXY_VARIABLES:
-        value = os.environ.get(name) or os.environ.get(name.upper())
-        if value:
-            proxies[name.removesuffix("_proxy")] = value
-    target = urlsplit(url)
-    proxy = proxies.get(target.scheme) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass_environment(target.hostname or "", proxies):
-        return None
-    return proxy if "://" in proxy else f"http://{proxy}"
-
-
-def _shown(proxy: str) -> str:
-    """A proxy URL as messages show it: scheme://host:port, never a user name or password."""
-    parts = urlsplit(proxy)
-    with contextlib.suppress(ValueError):  # a port that is no number: the host still says which proxy
-        return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return f"{parts.scheme}://{parts.hostname}"
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

@@ -24,11 +24,11 @@ _secrets_lock = threading.Lock()
 _remembered: set[str] = set()  # the secrets as given: a fleet names the same ones again for each tenant
 
 
-def remember_secret(value: str | None) -> None:
+def remember_secret(value: str | None, minimum: int = _MIN_SECRET) -> None:
     """Note a client secret, certificate password, token or database password the process holds: `redact`
     removes it from every error message, log line and output file, whatever library put it there."""
     global _secrets
-    if value and len(value) >= _MIN_SECRET and value not in _remembered:
+    if value and len(value) >= minimum and value not in _remembered:
         forms = _forms(value)
         with _secrets_lock:
             _remembered.add(value)
@@ -41,11 +41,32 @@ SECRET_ENV_NAMES = ("AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD", 
 TOKEN_ENV_PREFIX = "AUDITOR_TOKEN_"  # a fleet row's token_env names one of these
 
 
+_PROXY_ENV_NAMES = ("https_proxy", "http_proxy", "all_proxy")  # any case
+
+
 def remember_environment_secrets() -> None:
     """Remember the secrets the environment hands the process, before any command runs."""
     for name, value in os.environ.items():
         if name in SECRET_ENV_NAMES or name.startswith(TOKEN_ENV_PREFIX):
             remember_secret(value.strip())
+        elif name.lower() in _PROXY_ENV_NAMES:
+            _remember_proxy_credentials(value.strip())
+
+
+def _remember_proxy_credentials(url: str) -> None:
+    """A proxy URL's `user:password` (as written and decoded), and its password: libraries quote the URL in
+    their errors (a sign-in through a malformed proxy URL did), and the user name is not to be shown either."""
+    from urllib.parse import unquote
+
+    authority = url.split("://", 1)[-1].split("/", 1)[0]
+    userinfo, at, _ = authority.rpartition("@")
+    if not (at and userinfo):
+        return
+    for form in {userinfo, unquote(userinfo)}:
+        remember_secret(form, minimum=1)  # short, but never ordinary text: it holds the password
+        _, colon, password = form.partition(":")
+        if colon:
+            remember_secret(password)
 
 
 def _forms(secret: str) -> set[str]:

@@ -1,0 +1,95 @@
+"""The HTTP proxy the environment sets, for Graph requests (httpx) and sign-in (azure-identity, which reads
+the same variables itself).
+
+`HTTPS_PROXY` serves https URLs, `HTTP_PROXY` http ones, `ALL_PROXY` both when those are not set; `NO_PROXY`
+lists hosts sent directly (comma-separated host names, `host:port`, domain suffixes such as `.example.com`,
+or `*`; matched as urllib matches them, with no CIDR ranges). A
+lower-case variable wins over its upper-case twin. Only these variables are read, never the whole
+environment: a fleet may hold thousands of token variables, and httpx's own reading scans them all for
+each client (19 ms per tenant with 10,000).
+
+A proxy URL is `http://` or `https://`, a host and an optional port from 1 to 65535; anything else is a
+usage error before any request (`check_proxies`). Messages show a proxy as scheme://host:port only:
+its user name and password are never shown (they are also remembered as secrets, see
+`auditor.model.errors.remember_environment_secrets`).
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from auditor.model.errors import InputError
+
+_SCHEMES = ("https", "http", "all")
+
+
+@dataclass(frozen=True)
+class ProxySetting:
+    """One proxy variable as set: its name (as the environment spells it) and its URL."""
+
+    variable: str
+    url: str
+
+
+def _variable(name: str) -> tuple[str, str] | None:
+    """(the variable's name as set, its value) of NAME_proxy, the lower-case one first."""
+    for variable in (f"{name}_proxy", f"{name.upper()}_PROXY"):
+        value = os.environ.get(variable, "").strip()
+        if value:
+            return variable, value
+    return None
+
+
+def _setting(scheme: str) -> ProxySetting | None:
+    found = _variable(scheme)
+    if found is None:
+        return None
+    variable, value = found
+    return ProxySetting(variable, value if "://" in value else f"http://{value}")
+
+
+def check_proxies() -> None:
+    """Every proxy variable that is set names a usable proxy, else InputError (exit 2) naming the variable:
+    a setting of the machine is the command line's error, found before any request or file is made."""
+    for scheme in _SCHEMES:
+        setting = _setting(scheme)
+        if setting and not _usable(setting.url):
+            raise InputError(f"{setting.variable} is not a usable proxy URL: expected http://host:port or "
+                             "https://host:port, with a port from 1 to 65535 (SOCKS proxies are not supported)")
+
+
+def _usable(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a port that is no number or out of range, a broken IPv6 address
+        return False
+    return (parts.scheme in ("http", "https") and bool(parts.hostname) and port != 0
+            and not any(ch.isspace() or ord(ch) < 32 for ch in url))
+
+
+def environment_proxy(url: str) -> str | None:
+    """The proxy URL (credentials included, for the proxy) the environment sets for `url`, or None."""
+    target = urlsplit(url)
+    chosen = _setting(target.scheme) or _setting("all")
+    return None if chosen is None or _bypassed(target.hostname or "", target.port) else chosen.url
+
+
+def _bypassed(host: str, port: int | None) -> bool:
+    """NO_PROXY names the host (urllib's matching, with or without the port), or holds a `*` entry."""
+    found = _variable("no")
+    if found is None:
+        return False
+    entries = found[1]
+    if "*" in (entry.strip() for entry in entries.split(",")):
+        return True
+    return urllib.request.proxy_bypass_environment(f"{host}:{port}" if port else host, {"no": entries})
+
+
+def shown(proxy: str) -> str:
+    """A proxy URL as messages show it: scheme://host:port as written, without user name or password."""
+    parts = urlsplit(proxy)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
