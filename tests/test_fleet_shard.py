@@ -413,7 +413,7 @@ def test_fleet_report_with_the_tenants_file_shows_the_rows_of_a_shard_that_never
             assert (tenant["verdict"], tenant["exit_code"], tenant["error"]) == (None, 3, not_scanned)
         else:
             assert (tenant["verdict"], tenant["exit_code"]) == EXPECTED[tenant["name"]]
-    assert "1 tenant(s) of the history are not in the tenants file and are left out" in (
+    assert "Left out: 1 tenant of the history not in the tenants file." in (
         tmp_path / "merged" / "fleet.html").read_text()
     assert f"  Fabrikam: exit 3: {not_scanned}\n" in report.stderr
 

@@ -63,7 +63,7 @@ def fleet_report(
     else:
         outcomes, left_out = merged_for_rows(rows, records, label, now, span)
         if left_out == len(records):  # not one row matched: not N shards that never ran, but other options
-            raise InputError(f"history {label}: none of the {len(rows)} rows of {tenants} has a fleet run there; "
+            raise InputError(f"history {label}: no row of {tenants} has a fleet run there; "
                              "give fleet-report the --app-id and --graph-url the shards ran with")
     write_fleet_files(out, outcomes, merged_note(records, label, left_out))
     print_summary(outcomes, out, quiet=quiet)

@@ -121,5 +121,5 @@ def merged_note(records: Sequence[FleetRecord], label: str, left_out: int = 0) -
     return (f"Merged from history {label}: the latest fleet run of each tenant, started from {first} to {last}, "
             f"by shard {shards}. Each tenant's reports stay in the folder named after it under the --out folder "
             "of the machine that ran its shard; they are not linked from this page."
-            + (f" {left_out} tenant(s) of the history are not in the tenants file and are left out." if left_out
-               else ""))
+            + (f" Left out: {left_out} {'tenant' if left_out == 1 else 'tenants'} of the history not in the "
+               "tenants file." if left_out else ""))
