@@ -148,3 +148,15 @@ def test_a_407_asks_for_the_proxy_credentials(
     monkeypatch.setenv("HTTP_PROXY", _root(server))
     assert _source_errors(cli, server, tmp_path)["authorization_policy"] == (
         "the proxy asks for authentication: check the user name and password in HTTP_PROXY / HTTPS_PROXY")
+
+
+def test_a_proxy_variable_the_run_does_not_use_is_not_judged(
+    cli: Cli, fake_graph: StartGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A developer's SOCKS ALL_PROXY, behind an HTTP_PROXY that serves the (plain-http) Graph URL."""
+    server = fake_graph(scenarios.workflow_only())
+    monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:1080")
+    monkeypatch.setenv("HTTP_PROXY", _root(server))
+    run = cli("scan", *cli_args(server), "--app-id", HDM_APP_ID, "--out", str(tmp_path), "--format", "json")
+    assert run.code == 1, run.stderr
+    assert server.proxied_requests == server.http_requests > 0

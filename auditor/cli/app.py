@@ -169,9 +169,9 @@ def _load_snapshot(
 
 def _collect(live: LiveOptions, pack: RulePack, app_id: str | None) -> Snapshot:
     from auditor.collect import collect_for_pack
-    from auditor.collect.proxy import check_proxies
+    from auditor.collect.proxy import check_proxies, reached_urls
 
-    check_proxies()
+    check_proxies(reached_urls(live))
     return collect_for_pack(live, pack, app_id)
 
 

@@ -77,7 +77,7 @@ def fleet(
     from datetime import datetime, timezone
 
     from auditor.collect.clouds import resolve_endpoints
-    from auditor.collect.proxy import check_proxies
+    from auditor.collect.proxy import check_proxies, reached_urls
     from auditor.evaluate.acceptance import load_acceptances
     from auditor.evaluate.engine import load_rule_pack
     from auditor.fleet.interrupt import Interruption, interrupted_line, interrupted_note
@@ -96,9 +96,9 @@ def fleet(
     defaults = LiveOptions(client_id=client_id, auth=auth, certificate=certificate, cloud=cloud,
                            graph_url=graph_url, quiet=True, timeout=timeout, deadline=deadline)
     resolve_endpoints(defaults)  # a bad --graph-url is the command line's error, not every row's
-    check_proxies()  # so is a bad proxy variable: nothing is written or recorded
     pack = load_rule_pack(rules)
     every_row = load_tenants(tenants, defaults, app_id)  # every shard checks the whole file: all agree, or none runs
+    check_proxies(url for row in every_row for url in reached_urls(row.live))  # once, not per tenant
     rows = select(every_row, part)
     acceptances = load_acceptances(exceptions, pack) if exceptions else []
     job = FleetJob(pack, chosen, fail_on, out, Branding(report_title, prepared_by), acceptances, history)

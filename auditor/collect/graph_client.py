@@ -144,7 +144,7 @@ class GraphClient:
         # per tenant (httpcore checks every pooled connection on each request). The proxy is given, not left
         # to httpx's trust_env: that reads the whole environment per client (19 ms with a fleet's 10,000
         # token variables) and would also send ~/.netrc passwords.
-        check_proxies()  # the command line checked them too; a library caller gets the same error
+        check_proxies([self.base_url])  # the command line checked it too; a library caller gets the same error
         self._proxy = environment_proxy(self.base_url)
         try:
             client = httpx.AsyncClient(timeout=httpx.Timeout(timeout), http2=True, verify=_tls_context(),

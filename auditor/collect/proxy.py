@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import os
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from auditor.collect.clouds import resolve_endpoints
+from auditor.collect.options import AuthMode, LiveOptions
 from auditor.model.errors import InputError
-
-_SCHEMES = ("https", "http", "all")
 
 
 @dataclass(frozen=True)
@@ -51,14 +52,23 @@ def _setting(scheme: str) -> ProxySetting | None:
     return ProxySetting(variable, value if "://" in value else f"http://{value}")
 
 
-def check_proxies() -> None:
-    """Every proxy variable that is set names a usable proxy, else InputError (exit 2) naming the variable:
-    a setting of the machine is the command line's error, found before any request or file is made."""
-    for scheme in _SCHEMES:
-        setting = _setting(scheme)
+def check_proxies(urls: Iterable[str]) -> None:
+    """The proxy the environment sets for each of `urls` (those the run will reach) is usable, else InputError
+    (exit 2) naming its variable: a setting of the machine is the command line's error, found before any
+    request or file is made. A variable no URL uses (ALL_PROXY behind HTTPS_PROXY, a host in NO_PROXY) is
+    not judged: a developer's SOCKS ALL_PROXY must not stop a scan that never uses it."""
+    for url in dict.fromkeys(urls):
+        setting = _chosen(url)
         if setting and not _usable(setting.url):
             raise InputError(f"{setting.variable} is not a usable proxy URL: expected http://host:port or "
                              "https://host:port, with a port from 1 to 65535 (SOCKS proxies are not supported)")
+
+
+def reached_urls(options: LiveOptions) -> list[str]:
+    """The URLs a collection with `options` reaches: Graph, and the sign-in authority unless a token is given."""
+    endpoints = resolve_endpoints(options)
+    sign_in = [] if options.auth is AuthMode.TOKEN else [f"https://{endpoints.authority_host}/"]
+    return [endpoints.graph_url, *sign_in]
 
 
 def _usable(url: str) -> bool:
@@ -73,9 +83,14 @@ def _usable(url: str) -> bool:
 
 def environment_proxy(url: str) -> str | None:
     """The proxy URL (credentials included, for the proxy) the environment sets for `url`, or None."""
+    chosen = _chosen(url)
+    return chosen.url if chosen else None
+
+
+def _chosen(url: str) -> ProxySetting | None:
     target = urlsplit(url)
     chosen = _setting(target.scheme) or _setting("all")
-    return None if chosen is None or _bypassed(target.hostname or "", target.port) else chosen.url
+    return None if chosen is None or _bypassed(target.hostname or "", target.port) else chosen
 
 
 def _bypassed(host: str, port: int | None) -> bool:
