@@ -406,8 +406,8 @@ def test_fleet_report_with_the_tenants_file_shows_the_rows_of_a_shard_that_never
     assert report.code == 3, report.stderr
     merged = fleet_json(tmp_path / "merged")["tenants"]
     assert [t["name"] for t in merged] == list(EXPECTED)  # every row of the file, in its order; not "Gone"
-    not_scanned = ("not scanned: no fleet run of this row in the history (its shard has not run, or ended before "
-                   "recording)")
+    not_scanned = ("not scanned: no fleet run of this row in the history (its shard has not run, was interrupted "
+                   "before reaching it, or ended before recording)")
     for tenant in merged:
         if tenant["name"] in ("Fabrikam", "Tailspin"):
             assert (tenant["verdict"], tenant["exit_code"], tenant["error"]) == (None, 3, not_scanned)

@@ -75,8 +75,8 @@ def _outcome(record: FleetRecord, label: str) -> TenantOutcome:
     )
 
 
-NOT_RECORDED = ("not scanned: no fleet run of this row in the history (its shard has not run, or ended before "
-                "recording)")
+NOT_RECORDED = ("not scanned: no fleet run of this row in the history (its shard has not run, was interrupted "
+                "before reaching it, or ended before recording)")
 
 
 def merged_outcomes(records: Sequence[FleetRecord], label: str, now: datetime,
