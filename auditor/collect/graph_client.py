@@ -53,7 +53,7 @@ from msgraph_core.middleware import GraphTelemetryHandler
 
 from auditor.collect.auth import OffLoopCredential
 from auditor.collect.clouds import Endpoints
-from auditor.collect.proxy import check_proxies, environment_proxy, shown
+from auditor.collect.proxy import environment_proxy, shown
 from auditor.collect.retry import BudgetedRetryHandler, RetryReporter, WaitBudget
 from auditor.model.errors import REDACTED, CollectionError, InputError, redact
 from auditor.model.snapshot import GraphError
@@ -144,8 +144,7 @@ class GraphClient:
         # per tenant (httpcore checks every pooled connection on each request). The proxy is given, not left
         # to httpx's trust_env: that reads the whole environment per client (19 ms with a fleet's 10,000
         # token variables) and would also send ~/.netrc passwords.
-        check_proxies([self.base_url])  # the command line checked it too; a library caller gets the same error
-        self._proxy = environment_proxy(self.base_url)
+        self._proxy = environment_proxy(self.base_url)  # an unusable one: InputError, as the command line says
         try:
             client = httpx.AsyncClient(timeout=httpx.Timeout(timeout), http2=True, verify=_tls_context(),
                                        proxy=self._proxy, trust_env=False)

@@ -9,7 +9,7 @@ environment: a fleet may hold thousands of token variables, and httpx's own read
 each client (19 ms per tenant with 10,000).
 
 A proxy URL is `http://` or `https://`, a host and an optional port from 1 to 65535; anything else is a
-usage error before any request (`check_proxies`). Messages show a proxy as scheme://host:port only:
+usage error before any request (`environment_proxy`, `check_proxies`). Messages show a proxy as scheme://host:port only:
 its user name and password are never shown (they are also remembered as secrets, see
 `auditor.model.errors.remember_environment_secrets`).
 """
@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from auditor.collect.clouds import resolve_endpoints
 from auditor.collect.options import AuthMode, LiveOptions
 from auditor.model.errors import InputError
+from auditor.model.tenant_text import has_space_or_control
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,7 @@ def check_proxies(urls: Iterable[str]) -> None:
     request or file is made. A variable no URL uses (ALL_PROXY behind HTTPS_PROXY, a host in NO_PROXY) is
     not judged: a developer's SOCKS ALL_PROXY must not stop a scan that never uses it."""
     for url in dict.fromkeys(urls):
-        setting = _chosen(url)
-        if setting and not _usable(setting.url):
-            raise InputError(f"{setting.variable} is not a usable proxy URL: expected http://host:port or "
-                             "https://host:port, with a port from 1 to 65535 (SOCKS proxies are not supported)")
+        environment_proxy(url)
 
 
 def reached_urls(options: LiveOptions) -> list[str]:
@@ -77,14 +75,19 @@ def _usable(url: str) -> bool:
         port = parts.port
     except ValueError:  # a port that is no number or out of range, a broken IPv6 address
         return False
-    return (parts.scheme in ("http", "https") and bool(parts.hostname) and port != 0
-            and not any(ch.isspace() or ord(ch) < 32 for ch in url))
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and port != 0 and not has_space_or_control(url)
 
 
 def environment_proxy(url: str) -> str | None:
-    """The proxy URL (credentials included, for the proxy) the environment sets for `url`, or None."""
+    """The proxy URL (credentials included, for the proxy) the environment sets for `url`, or None;
+    InputError naming the variable when that proxy cannot be used."""
     chosen = _chosen(url)
-    return chosen.url if chosen else None
+    if chosen is None:
+        return None
+    if not _usable(chosen.url):
+        raise InputError(f"{chosen.variable} is not a usable proxy URL: expected http://host:port or "
+                         "https://host:port, with a port from 1 to 65535 (SOCKS proxies are not supported)")
+    return chosen.url
 
 
 def _chosen(url: str) -> ProxySetting | None:

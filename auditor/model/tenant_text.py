@@ -38,6 +38,14 @@ def without_lone_surrogates(value: Any) -> Any:
     return value
 
 
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")  # \s: Unicode whitespace, as str.isspace() tells it
+
+
+def has_space_or_control(text: str) -> bool:
+    """Whether `text` holds whitespace or a C0 control character: never in a URL taken as a link or proxy."""
+    return _SPACE_OR_CONTROL.search(text) is not None
+
+
 def printable(text: str) -> str:
     """`text` as one inert line for a terminal: control, format and separator characters replaced."""
     return "".join("\ufffd" if unicodedata.category(char) in _NOT_FOR_TERMINALS else char for char in text)

@@ -6,7 +6,6 @@ each renderer (Jinja2 autoescape for HTML, text-typed cells for Excel).
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 from auditor.evaluate.rulepack import Severity
 from auditor.history.drift import ChangeKind, Drift, RuleChange
 from auditor.model.result import Finding, Result, Status, Verdict
+from auditor.model.tenant_text import has_space_or_control
 from auditor.model.timestamps import parse_graph_time
 from auditor.report.render.paths import awaiting_consent
 from auditor.report.report_model import ReportContext
@@ -156,12 +156,9 @@ def status_label(status: Status | None) -> str:
     return STATUS_LABELS[status] if status else "\u2014"
 
 
-_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")  # \s: Unicode whitespace, as str.isspace() tells it
-
-
 def safe_url(url: str | None) -> str | None:
     """The URL if it is an absolute http(s) link without whitespace, else None (never `javascript:`)."""
-    if not url or _SPACE_OR_CONTROL.search(url):
+    if not url or has_space_or_control(url):
         return None
     parts = urlsplit(url)
     return url if parts.scheme in ("https", "http") and parts.netloc else None
