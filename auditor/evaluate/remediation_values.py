@@ -69,7 +69,7 @@ def fill(text_: str, values: Mapping[str, Sequence[str]]) -> str:
 
 
 def _safely(read: Callable[[], list[str]]) -> list[str]:
-    """Values from a source that may not have been read: none then (the placeholder stays)."""
+    """A reader's non-empty values; none when its source was not read (the placeholder then stays)."""
     try:
         return [value for value in read() if value]
     except SourceUnavailable:
@@ -138,15 +138,15 @@ def known_values(rule_id: str, facts: TenantFacts, evidence: Mapping[str, Any], 
     most rules name two or three, and a fleet fills 17 rules per tenant)."""
     rule = _Rule(facts)
     readers: dict[str, Callable[[], list[str]]] = {
-        "tenant": lambda: [facts.snapshot.tenant.id] if facts.snapshot.tenant.id else [],
-        "appId": lambda: _safely(lambda: [facts.app_id or ""]),
-        "servicePrincipalId": lambda: _safely(lambda: [text(facts.app, "id")]),
-        "graphServicePrincipalId": lambda: _safely(lambda: [text(facts.graph_sp, "id")]),
-        "grantId": lambda: _safely(lambda: rule.grants(rule_id)),
-        "appRoleAssignmentId": lambda: _safely(lambda: rule.assignments(rule_id)),
+        "tenant": lambda: [facts.snapshot.tenant.id or ""],
+        "appId": lambda: [facts.app_id or ""],
+        "servicePrincipalId": lambda: [text(facts.app, "id")],
+        "graphServicePrincipalId": lambda: [text(facts.graph_sp, "id")],
+        "grantId": lambda: rule.grants(rule_id),
+        "appRoleAssignmentId": lambda: rule.assignments(rule_id),
         "leftoverServicePrincipalId": lambda: _evidence_ids(evidence, "leftovers", "id", lambda _: True),
-        "appConsentRequestId": lambda: _safely(lambda: _ids(app_consent_requests(facts))),
+        "appConsentRequestId": lambda: _ids(app_consent_requests(facts)),
         "staleReviewerUserId": lambda: _evidence_ids(
             evidence, "reviewers", "id", lambda row: row.get("kind") == "user" and row.get("resolved") is False),
     }
-    return {name: readers[name]() for name in names if name in readers}
+    return {name: _safely(readers[name]) for name in names if name in readers}
