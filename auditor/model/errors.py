@@ -58,6 +58,8 @@ def _remember_proxy_credentials(url: str) -> None:
     their errors (a sign-in through a malformed proxy URL did), and the user name is not to be shown either."""
     from urllib.parse import unquote
 
+    # Cut by hand, not with urlsplit: the malformed URLs (a bad port, a broken IPv6 address) it refuses are
+    # the very ones a library quotes back in its error.
     authority = url.split("://", 1)[-1].split("/", 1)[0]
     userinfo, at, _ = authority.rpartition("@")
     if not (at and userinfo):
